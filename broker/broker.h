@@ -1,0 +1,142 @@
+/*
+ * broker.h — the broker's core types: the broker, a client connection, one
+ * request in flight, and the handler table keyed by API key.
+ *
+ * One thread runs a libevent loop. A connection may pipeline requests; each
+ * gets a slot in the connection's queue and responses leave strictly in the
+ * order the requests came, even when a handler finishes later (delayed Fetch).
+ */
+#ifndef KAVKA_BROKER_H
+#define KAVKA_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "kafka_msgs.h"
+#include "wire.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evbuffer;
+struct evconnlistener;
+struct broker_config;
+struct topics;
+
+/* A listener as served: its bind address and the address advertised in
+ * Metadata to clients that came in through it. */
+struct blistener {
+    struct broker *b;
+    char *name;          /* e.g. PLAINTEXT, SASL_USER */
+    char *protocol;      /* security protocol: PLAINTEXT, SASL_PLAINTEXT, ... */
+    char *host;          /* bind host; empty = all interfaces */
+    int port;
+    char *adv_host;
+    int adv_port;
+};
+
+struct conn;
+struct kreq;
+
+/* A request in flight. Owned by its connection's queue until answered. */
+struct kreq {
+    TAILQ_ENTRY(kreq) link;
+    struct conn *conn;            /* NULL once the connection is gone */
+    int16_t api_key;
+    int16_t api_version;
+    int32_t corr_id;
+    struct kstr client_id;        /* view into frame */
+    uint8_t *frame;               /* request bytes (owned) */
+    size_t frame_len;
+    struct kr body;               /* reader positioned at the body */
+    struct karena arena;          /* decoded request, response structs */
+    struct evbuffer *resp;        /* response header+body once done */
+    bool done;
+    bool no_response;             /* acks=0 produce */
+    void *pending;                /* handler state while deferred (fetch) */
+    void (*cancel)(struct kreq *); /* frees `pending` if the conn dies */
+};
+TAILQ_HEAD(kreq_queue, kreq);
+
+struct conn {
+    TAILQ_ENTRY(conn) link;
+    struct broker *b;
+    struct bufferevent *bev;
+    const struct blistener *lst;   /* listener the connection came in on */
+    char peer[64];
+    struct kreq_queue q;
+    int inflight;
+    bool closing;
+};
+TAILQ_HEAD(conn_list, conn);
+
+struct broker {
+    struct event_base *base;
+    struct broker_config *cfg;
+    struct topics *topics;
+    struct blistener *listeners;
+    int nlisteners;
+    struct evconnlistener **evl;
+    struct conn_list conns;
+    struct event *housekeeping;   /* retention, flush */
+    struct event *sigint, *sigterm;
+    char cluster_id[32];
+    struct fetch_waiter *waiters; /* delayed fetches */
+    int64_t conns_total;
+};
+
+/* A request handler. It reads req->body, and either answers at once with
+ * kreq_respond() or defers and answers later. Returning -1 means the request
+ * was malformed: the connection is closed (as Kafka does). */
+typedef int (*khandler_fn)(struct kreq *req);
+
+struct khandler {
+    int16_t key;
+    int16_t min, max;            /* versions served */
+    khandler_fn fn;
+};
+
+extern const struct khandler khandlers[];
+extern const int khandlers_n;
+const struct khandler *khandler_find(int16_t key);
+
+/* Is this request's version flexible (compact encodings, tagged fields)? */
+bool kreq_flexible(const struct kreq *req);
+
+/* Response plumbing. kreq_writer() gives a writer whose output is the
+ * response evbuffer, with the response header already written. Encode the
+ * body into it, then call kreq_finish(). */
+void kreq_writer(struct kreq *req, struct kw *w);
+void kreq_finish(struct kreq *req, struct kw *w);
+/* Mark answered without a response (acks=0). */
+void kreq_finish_silent(struct kreq *req);
+
+int64_t now_ms(void);
+
+/* Listeners as served, from the configuration (listeners.c). */
+int broker_listeners(const struct broker_config *c, struct blistener **out, int *n,
+                     char *err, size_t errlen);
+void broker_listeners_free(struct blistener *v, int n);
+
+/* Server lifecycle (server.c). */
+int broker_start(struct broker *b);
+void broker_stop(struct broker *b);
+void conn_close(struct conn *c, const char *why);
+
+/* Fetch waiters (fetch.c): called after data is appended to a partition. */
+struct partition;
+void fetch_wake(struct broker *b, const struct partition *p);
+void fetch_waiters_free(struct broker *b);
+
+/* Handlers. */
+int h_api_versions(struct kreq *req);
+int h_metadata(struct kreq *req);
+int h_produce(struct kreq *req);
+int h_fetch(struct kreq *req);
+int h_list_offsets(struct kreq *req);
+int h_create_topics(struct kreq *req);
+int h_delete_topics(struct kreq *req);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * handlers.c — the request handler table and ApiVersions.
+ *
+ * The table is the one source of truth: dispatch checks versions against it
+ * and ApiVersions advertises exactly its rows, so what is advertised cannot
+ * drift from what is implemented. Ranges are Kafka 4.x's plus the older,
+ * non-flexible versions kafka-python 2.0.2 and kafkajs 2.2.4 still send.
+ */
+#include "broker.h"
+#include "kafka_errors.h"
+
+const struct khandler khandlers[] = {
+    /* Produce from v0: librdkafka turns compression off when Produce v0 is
+     * missing. Message format v0/v1 inside is refused per partition. */
+    { 0, 0, 11, h_produce },
+    { 1, 4, 17, h_fetch },
+    { 2, 0, 10, h_list_offsets },
+    { 3, 0, 12, h_metadata },
+    { 18, 0, 4, h_api_versions },
+    { 19, 0, 7, h_create_topics },
+    { 20, 0, 6, h_delete_topics },
+};
+const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
+
+const struct khandler *khandler_find(int16_t key)
+{
+    for (int i = 0; i < khandlers_n; i++)
+        if (khandlers[i].key == key)
+            return &khandlers[i];
+    return NULL;
+}
+
+int h_api_versions(struct kreq *req)
+{
+    struct kp_api_versions_req rq;
+    const struct khandler *self = khandler_find(18);
+    int16_t ver = req->api_version;
+    bool unsupported = ver < self->min || ver > self->max;
+
+    /* KIP-511: a client asking for a version we lack gets a v0-format
+     * answer with UNSUPPORTED_VERSION and our ranges, and retries. Its
+     * body may be in a layout we do not know, so it is not parsed. */
+    if (unsupported) {
+        ver = 0;
+    } else if (kp_api_versions_req_decode(&req->body, ver, &req->arena, &rq) != 0) {
+        return -1;
+    }
+
+    struct kp_api_versions_resp rs;
+    kp_api_versions_resp_init(&rs);
+    rs.error_code = unsupported ? KERR_UNSUPPORTED_VERSION : KERR_NONE;
+    rs.api_keys_n = khandlers_n;
+    rs.api_keys = karena_calloc(&req->arena, (size_t)khandlers_n, sizeof *rs.api_keys);
+    if (!rs.api_keys)
+        return -1;
+    for (int i = 0; i < khandlers_n; i++) {
+        kp_api_versions_resp_api_keys_init(&rs.api_keys[i]);
+        rs.api_keys[i].api_key = khandlers[i].key;
+        rs.api_keys[i].min_version = khandlers[i].min;
+        rs.api_keys[i].max_version = khandlers[i].max;
+    }
+    rs.finalized_features_epoch = -1;
+    rs.supported_features_n = 0;
+    rs.finalized_features_n = 0;
+
+    struct kw w;
+    req->api_version = ver; /* the response header follows the answered version */
+    kreq_writer(req, &w);
+    kp_api_versions_resp_encode(&w, ver, &rs);
+    kreq_finish(req, &w);
+    return 0;
+}

@@ -1,0 +1,151 @@
+/*
+ * kavka-broker — a Kafka-wire-compatible broker.
+ *
+ * Usage, as kafka-server-start: kavka-broker server.properties [--override key=value ...]
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "config.h"
+#include "klog.h"
+#include "properties.h"
+#include "topics.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: kavka-broker [server.properties] [--override key=value ...]\n");
+}
+
+/* Kafka's cluster id: 16 random bytes, URL-safe base64 without padding. */
+static void new_cluster_id(char out[23])
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t id[16];
+    RAND_bytes(id, sizeof id);
+    int o = 0;
+    for (int i = 0; i < 16; i += 3) {
+        uint32_t v = (uint32_t)id[i] << 16;
+        if (i + 1 < 16)
+            v |= (uint32_t)id[i + 1] << 8;
+        if (i + 2 < 16)
+            v |= id[i + 2];
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        if (i + 1 < 16)
+            out[o++] = b64[(v >> 6) & 63];
+        if (i + 2 < 16)
+            out[o++] = b64[v & 63];
+    }
+    out[o] = 0;
+}
+
+/* meta.properties in the log dir, as Kafka writes it: the cluster id is
+ * made once and kept; a log dir of another broker id is refused. */
+static int load_meta(struct broker *b)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta.properties", b->cfg->log_dirs);
+    struct props p = { 0 };
+    char err[256];
+    if (access(path, F_OK) == 0) {
+        if (props_parse_file(&p, path, err, sizeof err) != 0) {
+            KLOG_ERROR("%s: %s", path, err);
+            return -1;
+        }
+        const char *cid = props_get(&p, "cluster.id");
+        const char *bid = props_get(&p, "broker.id");
+        if (bid && atoi(bid) != b->cfg->broker_id) {
+            KLOG_ERROR("%s: log dir belongs to broker.id %s, configured broker.id is %d",
+                       path, bid, b->cfg->broker_id);
+            props_free(&p);
+            return -1;
+        }
+        if (cid)
+            snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
+        props_free(&p);
+        if (cid)
+            return 0;
+    }
+    new_cluster_id(b->cluster_id);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "#kavka\nversion=0\nbroker.id=%d\ncluster.id=%s\n", b->cfg->broker_id,
+            b->cluster_id);
+    fflush(f);
+    fclose(f);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    char **overrides = calloc((size_t)argc, sizeof *overrides);
+    int nover = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--override") == 0 && i + 1 < argc)
+            overrides[nover++] = argv[++i];
+        else if (strncmp(argv[i], "--override=", 11) == 0)
+            overrides[nover++] = argv[i] + 11;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage();
+            return 0;
+        } else if (!path && argv[i][0] != '-')
+            path = argv[i];
+        else {
+            usage();
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    static struct broker_config cfg;
+    char err[512];
+    if (broker_config_load(&cfg, path, nover, overrides, err, sizeof err) != 0) {
+        KLOG_ERROR("invalid configuration: %s", err);
+        return 1;
+    }
+    free(overrides);
+
+    struct broker b;
+    memset(&b, 0, sizeof b);
+    b.cfg = &cfg;
+    if (broker_listeners(&cfg, &b.listeners, &b.nlisteners, err, sizeof err) != 0) {
+        KLOG_ERROR("invalid listeners: %s", err);
+        return 1;
+    }
+    if (mkdir(cfg.log_dirs, 0755) != 0 && errno != EEXIST) {
+        KLOG_ERROR("cannot create log dir %s: %s", cfg.log_dirs, strerror(errno));
+        return 1;
+    }
+    if (load_meta(&b) != 0)
+        return 1;
+    static struct topics topics;
+    if (topics_open(&topics, &cfg) != 0)
+        return 1;
+    b.topics = &topics;
+    b.base = event_base_new();
+    if (!b.base || broker_start(&b) != 0)
+        return 1;
+    KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
+              cfg.log_dirs);
+    event_base_dispatch(b.base);
+    broker_stop(&b);
+    topics_close(&topics);
+    event_base_free(b.base);
+    broker_listeners_free(b.listeners, b.nlisteners);
+    broker_config_free(&cfg);
+    KLOG_INFO("kavka broker stopped");
+    return 0;
+}
