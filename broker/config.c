@@ -179,7 +179,7 @@ static const struct config_key keys[] = {
 
     /* security */
     KLIST("sasl.enabled.mechanisms", F(sasl_enabled_mechanisms), "GSSAPI", NULL, H,
-          "SASL mechanisms offered to clients (kavka implements PLAIN and SCRAM-SHA-256/512)."),
+          "SASL mechanisms offered to clients in SaslHandshake."),
     KSTR("sasl.mechanism.inter.broker.protocol", F(sasl_mechanism_inter_broker_protocol), "GSSAPI", NULL, R,
          "SASL mechanism for inter-broker traffic; recorded."),
     KSTR("authorizer.class.name", F(authorizer_class_name), "", NULL, H,
