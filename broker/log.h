@@ -77,7 +77,8 @@ struct plog_append_result {
  * write(2): once it returns, the data survives the process being killed.
  * The active segment is rolled first if the append would overflow it or it
  * is older than roll_ms. Errors also include KERR_INVALID_RECORD for an
- * empty blob and KERR_MESSAGE_TOO_LARGE for a blob larger than a segment.
+ * empty blob and KERR_RECORD_LIST_TOO_LARGE for a blob larger than
+ * segment_bytes.
  */
 int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
                 struct plog_append_result *res);

@@ -1,0 +1,127 @@
+/*
+ * server.h — kavka-metastore's server: one libevent loop serving the
+ * ZooKeeper client protocol.
+ *
+ * Ordering and durability. Every reply, notification and ConnectResponse
+ * is tagged with the txn log's `appended` count at the moment it is made and
+ * is released to the socket only once that many records are fsynced. So a
+ * client never sees a change (its own reply, a watch event, or a read of
+ * another session's write) before it is durable, and each connection's
+ * messages leave in the order they were made: notifications a write causes
+ * precede its reply, and replies go out in request order.
+ *
+ * Group commit: writes processed during one pass of the event loop append
+ * to the log buffer; a low-priority event runs after every socket event of
+ * that pass, writes the buffer, fsyncs once and releases the replies.
+ */
+#ifndef KAVKA_MS_SERVER_H
+#define KAVKA_MS_SERVER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acl.h"
+#include "config.h"
+#include "db.h"
+#include "txnlog.h"
+#include "watch.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct bufferevent;
+struct evbuffer;
+struct sasl_conn;
+struct sasl_users;
+
+struct ms_out {
+    struct ms_out *next;
+    uint64_t seq;             /* log records that must be durable first */
+    struct evbuffer *buf;
+};
+
+enum conn_state { CONN_NEW, CONN_CONNECTED, CONN_CLOSING };
+
+struct ms_conn {
+    struct ms_server *srv;
+    struct bufferevent *bev;
+    struct ms_session *sess;
+    enum conn_state state;
+    bool sent_readonly;       /* the ConnectRequest carried the flag */
+    struct ms_out *outq, *outq_tail;
+    struct zid_list auth;     /* ip, digest, sasl, super ids */
+    char ip[INET6_ADDRSTRLEN];
+    int port;
+    uint64_t recv, sent;
+    int64_t established;      /* wall ms */
+    int64_t last_zxid;
+    int32_t last_xid;
+    const char *last_op;
+    struct sasl_conn *sasl;
+    bool sasl_ok;
+    struct ms_conn *next, *prev;
+};
+
+struct ms_server {
+    struct ms_config *cfg;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    int port;                 /* bound port */
+    struct ms_db db;
+    struct txnlog log;
+    struct watch_table dwatch, cwatch;
+    struct ms_conn *conns;
+    int nconns;
+    struct event *ev_flush, *ev_tick, *ev_container, *ev_purge;
+    struct event *ev_sigterm, *ev_sigint;
+    bool flush_pending;
+    int64_t next_session_id;
+    uint64_t packets_recv, packets_sent;
+    int64_t start_time;
+    int64_t lat_min, lat_max, lat_total, lat_count;
+    struct sasl_users *sasl_users;  /* from the JAAS Server section */
+};
+
+/* Set up: recover the db from disk, open a new log file, bind the port.
+ * Returns 0 or -1 (logged). */
+int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base *base);
+/* Stop listening, take a snapshot-free clean shutdown (the log is synced),
+ * close every connection. */
+void ms_server_shutdown(struct ms_server *s);
+void ms_server_free(struct ms_server *s);
+
+int64_t ms_now_wall(void);
+int64_t ms_now_mono(void);
+
+/* ---- used by ops.c / fourlw.c / sasl.c ---- */
+
+/* Queue a framed message (length prefix added here) for c. */
+void ms_conn_send(struct ms_conn *c, const uint8_t *p, size_t n);
+/* A reply: header, then `body` (may be NULL) when err is 0. */
+void ms_reply(struct ms_conn *c, int32_t xid, int64_t zxid, int32_t err, const struct kw *body);
+/* Close after everything queued is sent. */
+void ms_conn_close_after_flush(struct ms_conn *c);
+
+/* Commit a write: assign the next zxid, apply `body` as a txn of `type`
+ * (or an ERROR txn when pre_err != 0 or applying fails), log it, deliver
+ * the watch events. Returns ZOK or the error; *zxid_out the txn's zxid. */
+int ms_commit(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
+              const struct kw *body, int pre_err, int64_t *zxid_out);
+/* Deliver db.tree.events as notifications for zxid, then clear them. */
+void ms_fire_events(struct ms_server *s, int64_t zxid);
+/* Send one notification to a connection. */
+void ms_notify(struct ms_conn *c, int type, const char *path, int64_t zxid);
+
+/* Close a session (client closeSession or expiry): CLOSESESSION txn,
+ * ephemerals deleted. Returns the txn's zxid. */
+int64_t ms_close_session(struct ms_server *s, struct ms_session *sess, int32_t cxid);
+
+/* ops.c: one request from a connected client. */
+void ms_handle_request(struct ms_conn *c, int32_t xid, int32_t type, struct kr *r);
+/* fourlw.c: is `word` a four-letter word; run it (writes the answer and
+ * closes the connection). */
+bool fourlw_is_command(const uint8_t word[4]);
+void fourlw_run(struct ms_conn *c, const uint8_t word[4]);
+
+#endif

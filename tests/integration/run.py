@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""Runs integration test files with pytest from the clients' virtualenv
+(made by scripts/bootstrap).  meson test calls this once per test file.
+
+  run.py FILE... [pytest args]
+
+KAVKA_PYTHON overrides the interpreter; KAVKA_TEST_TARGET=kafka runs the same
+tests against the Apache Kafka reference broker instead of kavka."""
+
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+repo = os.path.dirname(os.path.dirname(here))
+python = os.environ.get("KAVKA_PYTHON") or os.path.join(repo, "tests", "clients", ".venv", "bin", "python")
+if not os.access(python, os.X_OK):
+    sys.exit("integration tests need %s: run scripts/bootstrap first" % python)
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+os.chdir(here)
+os.execv(python, [python, "-m", "pytest", "-v", "--durations=10"] + sys.argv[1:])
