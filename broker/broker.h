@@ -85,6 +85,7 @@ struct broker {
     char cluster_id[32];
     struct fetch_waiter *waiters; /* delayed fetches */
     int64_t conns_total;
+    int64_t pid_next, pid_limit;  /* producer ids: next free, end of reserved block */
 };
 
 /* A request handler. It reads req->body, and either answers at once with
@@ -138,5 +139,6 @@ int h_fetch(struct kreq *req);
 int h_list_offsets(struct kreq *req);
 int h_create_topics(struct kreq *req);
 int h_delete_topics(struct kreq *req);
+int h_init_producer_id(struct kreq *req);
 
 #endif

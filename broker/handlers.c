@@ -19,6 +19,7 @@ const struct khandler khandlers[] = {
     { 18, 0, 4, h_api_versions },
     { 19, 0, 7, h_create_topics },
     { 20, 0, 6, h_delete_topics },
+    { 22, 0, 5, h_init_producer_id },
 };
 const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
 

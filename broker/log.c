@@ -1032,6 +1032,18 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
     return KERR_NONE;
 }
 
+void plog_scan(struct plog *l, plog_scan_cb cb, void *arg)
+{
+    struct hscan sc;
+    for (int i = 0; i < l->nsegs; i++) {
+        struct rb_header h;
+        hscan_init(&sc, &l->segs[i]);
+        for (int64_t p = 0; p < l->segs[i].size && hscan_at(&sc, p, &h) == 0;
+             p += rb_total_size(&h))
+            cb(&h, arg);
+    }
+}
+
 /* ---------------- read ---------------- */
 
 int plog_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_slice *out)

@@ -118,6 +118,14 @@ int plog_enforce_retention(struct plog *l, int64_t now_ms);
  * KERR_OFFSET_OUT_OF_RANGE if before_offset > end. Never moves it back. */
 int plog_delete_records(struct plog *l, int64_t before_offset);
 
+/* Call cb with the header of every batch in the log, oldest first (only
+ * headers are read, no CRC check): how producer state is rebuilt at open.
+ * Stops at the first unreadable header of a segment and goes on with the
+ * next one. */
+struct rb_header;
+typedef void (*plog_scan_cb)(const struct rb_header *h, void *arg);
+void plog_scan(struct plog *l, plog_scan_cb cb, void *arg);
+
 /* fdatasync the active segment and its indexes. */
 int plog_flush(struct plog *l);
 /* Flush if flush_interval_ms has passed since the last flush. */

@@ -18,6 +18,9 @@
 #include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"
+#include "log.h"
+#include "producer_state.h"
+#include "record_batch.h"
 
 #define META_FILE "kavka-topics.json"
 
@@ -188,6 +191,7 @@ static void part_dir(const struct topics *ts, const struct topic *t, int32_t p,
 static void topic_free(struct topic *t, bool delete_data)
 {
     for (int32_t i = 0; i < t->nparts; i++) {
+        pstate_free(t->parts[i].producers);
         if (!t->parts[i].log)
             continue;
         if (delete_data)
@@ -205,6 +209,22 @@ static void topic_free(struct topic *t, bool delete_data)
     free(t);
 }
 
+/* plog_scan callback: replay one batch header into the producer state. */
+static void rebuild_producer(const struct rb_header *h, void *arg)
+{
+    if (h->producer_id < 0 || h->magic != RB_MAGIC)
+        return;
+    struct pbatch b = {
+        .producer_id = h->producer_id,
+        .epoch = h->producer_epoch,
+        .first_seq = h->base_sequence,
+        .last_seq = pbatch_last_seq(h->base_sequence, h->last_offset_delta),
+        .first_offset = h->base_offset,
+        .last_offset = h->base_offset + h->last_offset_delta,
+    };
+    pstate_update(arg, &b);
+}
+
 static int topic_open_logs(struct topics *ts, struct topic *t)
 {
     effective_log_config(ts, t);
@@ -220,6 +240,10 @@ static int topic_open_logs(struct topics *ts, struct topic *t)
             KLOG_ERROR("cannot open partition log %s", dir);
             return -1;
         }
+        t->parts[i].producers = pstate_new();
+        if (!t->parts[i].producers)
+            return -1;
+        plog_scan(t->parts[i].log, rebuild_producer, t->parts[i].producers);
     }
     return 0;
 }

@@ -23,10 +23,12 @@ struct tconfig {
     char *value;
 };
 
+struct pstate;
 struct partition {
     struct topic *topic;
     int32_t id;
     struct plog *log;
+    struct pstate *producers;  /* idempotent producers' sequences */
 };
 
 struct topic {

@@ -223,8 +223,8 @@ class Confluent(Client):
         conf.update(extra)
         return Producer(conf)
 
-    def produce(self, broker, topic, records):
-        prod = self.producer(broker.bootstrap)
+    def produce(self, broker, topic, records, **extra):
+        prod = self.producer(broker.bootstrap, **extra)
         errors = []
 
         def cb(err, _msg):

@@ -5,7 +5,8 @@ need a readiness probe that does not depend on any client library.  This module
 encodes only what those tests use, written from the protocol spec and
 independent of the broker and of every client under test:
 
-  ApiVersions v0, Metadata v1, ListOffsets v1, Produce v3 (record batch v2).
+  ApiVersions v0, Metadata v1, ListOffsets v1, Produce v3 (record batch v2),
+  InitProducerId v1.
 
 Every response is read with explicit bounds; a short or malformed response
 raises ProtocolError instead of returning garbage.
@@ -19,6 +20,7 @@ API_PRODUCE = 0
 API_LIST_OFFSETS = 2
 API_METADATA = 3
 API_VERSIONS = 18
+API_INIT_PRODUCER_ID = 22
 
 EARLIEST = -2
 LATEST = -1
@@ -89,14 +91,15 @@ def encode_record(offset_delta, ts_delta, key, value, headers=()):
     return varint(len(body)) + bytes(body)
 
 
-def record_batch(records, base_offset=0, base_ts=None):
+def record_batch(records, base_offset=0, base_ts=None, producer_id=-1, producer_epoch=-1,
+                 base_sequence=-1):
     """records: list of (key, value, headers). Returns an uncompressed v2 batch."""
     if base_ts is None:
         base_ts = int(time.time() * 1000)
     recs = b"".join(encode_record(i, i, k, v, h) for i, (k, v, h) in enumerate(records))
     after_crc = struct.pack(
         ">hiqqqhii", 0, len(records) - 1, base_ts, base_ts + len(records) - 1,
-        -1, -1, -1, len(records)) + recs
+        producer_id, producer_epoch, base_sequence, len(records)) + recs
     crc = crc32c(after_crc)
     # batchLength counts from partitionLeaderEpoch to the end.
     length = 4 + 1 + 4 + len(after_crc)
@@ -279,6 +282,14 @@ class Conn:
                 if name == topic and p == partition:
                     return err, base
         raise ProtocolError("produce response lacks %s-%d: %r" % (topic, partition, results))
+
+
+    # -- InitProducerId v1: returns (error_code, producer_id, epoch)
+    def init_producer_id(self, transactional_id=None, timeout_ms=60000):
+        r = self.request(API_INIT_PRODUCER_ID, 1, string(transactional_id) +
+                         struct.pack(">i", timeout_ms))
+        r.int32()  # throttle_time_ms
+        return r.int16(), r.int64(), r.int16()
 
 
 def wait_ready(host, port, deadline, is_alive=lambda: True):
