@@ -35,6 +35,8 @@ struct blistener {
     int port;
     char *adv_host;
     int adv_port;
+    struct sasl_listener *sasl;  /* SASL_* listeners: mechanisms, users (sasl.c) */
+    struct ssl_ctx_st *ssl_ctx;  /* SSL / SASL_SSL listeners (tls.c) */
 };
 
 struct conn;
@@ -66,6 +68,8 @@ struct conn {
     struct bufferevent *bev;
     const struct blistener *lst;   /* listener the connection came in on */
     char peer[64];
+    char principal[300];           /* "User:ANONYMOUS" until authenticated */
+    struct sasl_conn *sasl;        /* SASL listeners only (sasl.c) */
     struct kreq_queue q;
     int inflight;
     bool closing;
@@ -139,6 +143,8 @@ int h_fetch(struct kreq *req);
 int h_list_offsets(struct kreq *req);
 int h_create_topics(struct kreq *req);
 int h_delete_topics(struct kreq *req);
+int h_sasl_handshake(struct kreq *req);
+int h_sasl_authenticate(struct kreq *req);
 int h_init_producer_id(struct kreq *req);
 
 #endif

@@ -16,10 +16,12 @@ const struct khandler khandlers[] = {
     { 1, 4, 17, h_fetch },
     { 2, 0, 10, h_list_offsets },
     { 3, 0, 12, h_metadata },
+    { 17, 0, 1, h_sasl_handshake },
     { 18, 0, 4, h_api_versions },
     { 19, 0, 7, h_create_topics },
     { 20, 0, 6, h_delete_topics },
     { 22, 0, 5, h_init_producer_id },
+    { 36, 0, 2, h_sasl_authenticate },
 };
 const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
 

@@ -12,6 +12,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "sasl.h"
 
 int broker_listeners(const struct broker_config *c, struct blistener **out, int *n,
                      char *err, size_t errlen)
@@ -39,6 +40,17 @@ int broker_listeners(const struct broker_config *c, struct blistener **out, int 
         v[i].adv_host = strdup(ah);
         v[i].adv_port = a ? a->port : l->port;
     }
+    /* Security: SASL mechanisms and users per listener (sasl.c). */
+    for (int i = 0; i < c->nlisteners; i++) {
+        if (sasl_listener_init(c, &v[i], err, errlen) != 0) {
+            broker_listeners_free(v, c->nlisteners);
+            return -1;
+        }
+    }
+    if (sasl_check_inter_broker(c, v, c->nlisteners, err, errlen) != 0) {
+        broker_listeners_free(v, c->nlisteners);
+        return -1;
+    }
     *out = v;
     *n = c->nlisteners;
     return 0;
@@ -47,6 +59,7 @@ int broker_listeners(const struct broker_config *c, struct blistener **out, int 
 void broker_listeners_free(struct blistener *v, int n)
 {
     for (int i = 0; i < n; i++) {
+        sasl_listener_free(&v[i]);
         free(v[i].name);
         free(v[i].protocol);
         free(v[i].host);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"
+#include "sasl.h"
 #include "topics.h"
 
 /* At most this many unanswered requests per connection before we stop
@@ -205,9 +206,21 @@ static void read_cb(struct bufferevent *bev, void *arg)
         karena_init(&req->arena);
         TAILQ_INSERT_TAIL(&c->q, req, link);
         c->inflight++;
+        if (sasl_expects_raw(c)) { /* legacy SASL: a bare token, no header */
+            req->api_key = -1;
+            if (sasl_raw_token(req) != 0) {
+                conn_close(c, "out of memory");
+                return;
+            }
+            continue;
+        }
         if (parse_header(req) != 0) {
             KLOG_WARN("%s: truncated request header, closing", c->peer);
             conn_close(c, "bad header");
+            return;
+        }
+        if (!sasl_request_allowed(c, req)) {
+            conn_close(c, "request before SASL authentication");
             return;
         }
         dispatch(c, req);
@@ -225,6 +238,7 @@ static void free_conn(struct conn *c)
         kreq_free(req);
     }
     TAILQ_REMOVE(&c->b->conns, c, link);
+    sasl_conn_free(c);
     bufferevent_free(c->bev);
     free(c);
 }
@@ -287,6 +301,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     c->b = b;
     c->lst = lst;
     TAILQ_INIT(&c->q);
+    snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
+    if (lst->sasl && sasl_conn_new(c) != 0) {
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {
@@ -304,6 +324,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         evutil_closesocket(fd);
+        sasl_conn_free(c);
         free(c);
         return;
     }
