@@ -1,7 +1,65 @@
-/* kavka-metastore: placeholder until the metastore issue lands. */
+/*
+ * main.c — `kavka-metastore [zoo.cfg]`, like `zkServer.sh start-foreground`:
+ * configuration from the file and ZOOKEEPER_* variables, recovery, then the
+ * event loop until SIGTERM/SIGINT, after which the txn log is synced and the
+ * process exits 0.
+ */
+#include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "klog.h"
+#include "server.h"
+
+extern char **environ;
+
+static void usage(void)
 {
-    fprintf(stderr, "kavka-metastore: not implemented yet\n");
-    return 1;
+    fprintf(stderr, "usage: kavka-metastore [zoo.cfg]\n"
+                    "  ZOOKEEPER_* environment variables override the file\n"
+                    "  (ZOOKEEPER_CLIENT_PORT -> clientPort, ...); KAVKA_LOG_LEVEL sets logging.\n");
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        KLOG_ERROR("cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
+        usage();
+        return argc > 2 ? 2 : 0;
+    }
+    const char *level = getenv("KAVKA_LOG_LEVEL");
+    if (level && klog_level_parse(level) >= 0)
+        klog_set_level(klog_level_parse(level));
+    static struct ms_config cfg;
+    char err[512];
+    if (ms_config_load(&cfg, argc == 2 ? argv[1] : NULL, environ, err, sizeof err) != 0) {
+        KLOG_ERROR("invalid configuration: %s", err);
+        return 1;
+    }
+    if (make_dir(cfg.data_dir) != 0 || make_dir(cfg.data_log_dir) != 0)
+        return 1;
+    struct event_base *base = event_base_new();
+    static struct ms_server srv;
+    if (!base || ms_server_init(&srv, &cfg, base) != 0) {
+        KLOG_ERROR("kavka-metastore failed to start");
+        return 1;
+    }
+    event_base_dispatch(base);
+    ms_server_shutdown(&srv);
+    ms_server_free(&srv);
+    event_base_free(base);
+    ms_config_free(&cfg);
+    KLOG_INFO("kavka-metastore stopped");
+    return 0;
 }

@@ -221,7 +221,13 @@ static int append_txn(struct ms_server *s, const struct txn_hdr *h, const struct
 int ms_commit(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
               const struct kw *body, int pre_err, int64_t *zxid_out)
 {
-    struct txn_hdr h = { s->db.last_zxid + 1, session, cxid, ms_now_wall(), type };
+    return ms_commit_at(s, session, cxid, type, body, pre_err, ms_now_wall(), zxid_out);
+}
+
+int ms_commit_at(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
+                 const struct kw *body, int pre_err, int64_t time, int64_t *zxid_out)
+{
+    struct txn_hdr h = { s->db.last_zxid + 1, session, cxid, time, type };
     struct kw t;
     int rc = pre_err;
     if (rc == ZOK && body && body->err)
@@ -471,7 +477,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         port = ntohs(in->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        /* An IPv4 client on the dual-stack socket is shown (and matched by
+         * ip ACLs) as the IPv4 address, as Java does. */
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
+        else
+            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
         port = ntohs(in6->sin6_port);
     }
     if (s->cfg->max_client_cnxns > 0 && conns_from(s, ip) >= s->cfg->max_client_cnxns) {

@@ -108,6 +108,10 @@ void ms_conn_close_after_flush(struct ms_conn *c);
  * the watch events. Returns ZOK or the error; *zxid_out the txn's zxid. */
 int ms_commit(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
               const struct kw *body, int pre_err, int64_t *zxid_out);
+/* The same with the txn's time given (multi computes result stats before
+ * committing, so both must use one clock reading). */
+int ms_commit_at(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
+                 const struct kw *body, int pre_err, int64_t time, int64_t *zxid_out);
 /* Deliver db.tree.events as notifications for zxid, then clear them. */
 void ms_fire_events(struct ms_server *s, int64_t zxid);
 /* Send one notification to a connection. */
