@@ -62,8 +62,9 @@ def kavka_binary():
 class Broker:
     """One broker process bound to a fixed port and data dir across restarts."""
 
-    def __init__(self, workdir, overrides=None):
+    def __init__(self, workdir, overrides=None, env=None):
         self.workdir = str(workdir)
+        self.env = dict(env or {})  # extra environment, e.g. KAFKA_OPTS with a JAAS file
         self.port = free_port()
         self.controller_port = free_port()
         self.log_dirs = os.path.join(self.workdir, "logs")
@@ -115,6 +116,7 @@ class Broker:
         self.starts += 1
         self.log_path = os.path.join(self.workdir, "broker-%d.log" % self.starts)
         env = dict(os.environ, CONTROLLER_PORT=str(self.controller_port))
+        env.update(self.env)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         with open(self.log_path, "wb") as log:
