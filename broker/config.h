@@ -172,6 +172,8 @@ struct broker_config {
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
     int32_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
+    int32_t offset_metadata_max_bytes;
     int32_t offsets_topic_replication_factor;
     int32_t offsets_topic_num_partitions;
     int32_t transaction_state_log_replication_factor;
