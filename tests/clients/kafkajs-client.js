@@ -7,6 +7,7 @@
 //       line: {"k": b64|null, "v": b64|null, "h": [[name, b64], ...], "ts": ms|null}
 //   node kafkajs-client.js BOOTSTRAP consume TOPIC COUNT [TIMEOUT_MS]
 //       prints one line per record: {"p", "o", "k", "v", "h", "ts"}
+//   KAVKA_KAFKAJS_SASL (JSON of kafkajs' `sasl` option) in the environment turns SASL on.
 //
 // kafkajs has no assign(): consuming always joins a consumer group.
 'use strict';
@@ -15,9 +16,12 @@ const fs = require('fs');
 const { Kafka, logLevel } = require('kafkajs');
 
 const [bootstrap, cmd, topic, arg, timeoutArg] = process.argv.slice(2);
+// KAVKA_KAFKAJS_SASL='{"mechanism":"plain","username":...,"password":...}' turns SASL on.
+const sasl = process.env.KAVKA_KAFKAJS_SASL ? JSON.parse(process.env.KAVKA_KAFKAJS_SASL) : undefined;
 const kafka = new Kafka({
   clientId: 'kavka-test-kafkajs',
   brokers: [bootstrap],
+  sasl,
   logLevel: logLevel.WARN,
   retry: { retries: 8, initialRetryTime: 100 },
 });
