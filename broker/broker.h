@@ -89,6 +89,7 @@ struct broker {
     char cluster_id[32];
     struct fetch_waiter *waiters; /* delayed fetches */
     int64_t conns_total;
+    struct groups *groups;        /* group coordinator (group.h) */
     int64_t pid_next, pid_limit;  /* producer ids: next free, end of reserved block */
 };
 
@@ -146,5 +147,17 @@ int h_delete_topics(struct kreq *req);
 int h_sasl_handshake(struct kreq *req);
 int h_sasl_authenticate(struct kreq *req);
 int h_init_producer_id(struct kreq *req);
+/* Group coordinator (group.c, group_offsets.c, group_admin.c). */
+int h_find_coordinator(struct kreq *req);
+int h_join_group(struct kreq *req);
+int h_sync_group(struct kreq *req);
+int h_heartbeat(struct kreq *req);
+int h_leave_group(struct kreq *req);
+int h_offset_commit(struct kreq *req);
+int h_offset_fetch(struct kreq *req);
+int h_offset_delete(struct kreq *req);
+int h_describe_groups(struct kreq *req);
+int h_list_groups(struct kreq *req);
+int h_delete_groups(struct kreq *req);
 
 #endif

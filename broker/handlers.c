@@ -16,12 +16,24 @@ const struct khandler khandlers[] = {
     { 1, 4, 17, h_fetch },
     { 2, 0, 10, h_list_offsets },
     { 3, 0, 12, h_metadata },
+    { 8, 0, 9, h_offset_commit },
+    { 9, 0, 9, h_offset_fetch },
+    /* FindCoordinator v6 only adds share groups (KIP-932). */
+    { 10, 0, 5, h_find_coordinator },
+    { 11, 0, 9, h_join_group },
+    { 12, 0, 4, h_heartbeat },
+    { 13, 0, 5, h_leave_group },
+    { 14, 0, 5, h_sync_group },
+    { 15, 0, 5, h_describe_groups },
+    { 16, 0, 5, h_list_groups },
     { 17, 0, 1, h_sasl_handshake },
     { 18, 0, 4, h_api_versions },
     { 19, 0, 7, h_create_topics },
     { 20, 0, 6, h_delete_topics },
     { 22, 0, 5, h_init_producer_id },
     { 36, 0, 2, h_sasl_authenticate },
+    { 42, 0, 2, h_delete_groups },
+    { 47, 0, 0, h_offset_delete },
 };
 const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "klog.h"
 #include "properties.h"
+#include "group.h"
 #include "topics.h"
 
 static void usage(void)
@@ -136,12 +137,15 @@ int main(int argc, char **argv)
         return 1;
     b.topics = &topics;
     b.base = event_base_new();
-    if (!b.base || broker_start(&b) != 0)
+    /* Groups need the event base for their timers, and must be loaded
+     * before the first request arrives. */
+    if (!b.base || groups_open(&b) != 0 || broker_start(&b) != 0)
         return 1;
     KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
               cfg.log_dirs);
     event_base_dispatch(b.base);
     broker_stop(&b);
+    groups_close(&b);
     topics_close(&topics);
     event_base_free(b.base);
     broker_listeners_free(b.listeners, b.nlisteners);

@@ -1,0 +1,890 @@
+/*
+ * group_offsets.c — committed offsets and the coordinator's durability:
+ * OffsetCommit, OffsetFetch, OffsetDelete, offsets.retention.minutes, and
+ * the group store (replay at start, records on change, compaction).
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "group_int.h"
+#include "kafka_errors.h"
+#include "klog.h"
+#include "topics.h"
+
+/* ------------------------------------------------------------ offsets */
+
+static uint32_t ohash(struct kstr t, int32_t part)
+{
+    uint32_t h = 2166136261u;
+    for (int32_t i = 0; i < t.len; i++)
+        h = (h ^ (uint8_t)t.p[i]) * 16777619u;
+    return (h ^ (uint32_t)part) * 16777619u;
+}
+
+struct goffset *offset_find(struct group *g, struct kstr topic, int32_t part)
+{
+    if (!g->nob)
+        return NULL;
+    for (struct goffset *o = g->ob[ohash(topic, part) & (g->nob - 1)]; o; o = o->next)
+        if (o->part == part && str_is(o->topic, topic))
+            return o;
+    return NULL;
+}
+
+static int offsets_grow(struct group *g)
+{
+    uint32_t n = g->nob ? g->nob * 2 : 16;
+    struct goffset **ob = calloc(n, sizeof *ob);
+    if (!ob)
+        return -1;
+    for (uint32_t i = 0; i < g->nob; i++) {
+        struct goffset *o = g->ob[i], *next;
+        for (; o; o = next) {
+            next = o->next;
+            uint32_t h = ohash(kstr_c(o->topic), o->part) & (n - 1);
+            o->next = ob[h];
+            ob[h] = o;
+        }
+    }
+    free(g->ob);
+    g->ob = ob;
+    g->nob = n;
+    return 0;
+}
+
+static void offset_free(struct goffset *o)
+{
+    free(o->topic);
+    free(o->metadata);
+    free(o);
+}
+
+/* Set (creating) the committed offset of topic-part. 0 or -1. */
+static int offset_set(struct group *g, const struct gs_rec *r)
+{
+    struct goffset *o = offset_find(g, r->topic, r->partition);
+    char *meta = r->metadata.len >= 0 ? kstr_dup(r->metadata) : NULL;
+    if (r->metadata.len >= 0 && !meta)
+        return -1;
+    if (!o) {
+        if (g->noffsets >= g->nob && offsets_grow(g) != 0)
+            goto fail;
+        o = calloc(1, sizeof *o);
+        if (!o || !(o->topic = kstr_dup(r->topic))) {
+            free(o);
+            goto fail;
+        }
+        o->part = r->partition;
+        uint32_t h = ohash(r->topic, r->partition) & (g->nob - 1);
+        o->next = g->ob[h];
+        g->ob[h] = o;
+        g->noffsets++;
+    }
+    free(o->metadata);
+    o->metadata = meta;
+    o->offset = r->offset;
+    o->leader_epoch = r->leader_epoch;
+    o->commit_ts = r->commit_ts;
+    o->expire_ts = r->expire_ts;
+    return 0;
+fail:
+    free(meta);
+    return -1;
+}
+
+static void offset_del(struct group *g, struct kstr topic, int32_t part)
+{
+    if (!g->nob)
+        return;
+    struct goffset **pp = &g->ob[ohash(topic, part) & (g->nob - 1)];
+    for (; *pp; pp = &(*pp)->next) {
+        struct goffset *o = *pp;
+        if (o->part == part && str_is(o->topic, topic)) {
+            *pp = o->next;
+            offset_free(o);
+            g->noffsets--;
+            return;
+        }
+    }
+}
+
+void offsets_free(struct group *g)
+{
+    for (uint32_t i = 0; i < g->nob; i++) {
+        struct goffset *o = g->ob[i], *next;
+        for (; o; o = next) {
+            next = o->next;
+            offset_free(o);
+        }
+    }
+    free(g->ob);
+    g->ob = NULL;
+    g->nob = g->noffsets = 0;
+}
+
+static void offset_rec(const struct group *g, const struct goffset *o, struct gs_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->type = GS_OFFSET;
+    r->group = kstr_c(g->id);
+    r->topic = kstr_c(o->topic);
+    r->partition = o->part;
+    r->offset = o->offset;
+    r->leader_epoch = o->leader_epoch;
+    r->metadata = kstr_c(o->metadata);
+    r->commit_ts = o->commit_ts;
+    r->expire_ts = o->expire_ts;
+}
+
+/* ------------------------------------------------------------ the store */
+
+/* The group's metadata record: members with their subscription for the
+ * chosen protocol and their assignment. */
+static void put_group(struct kw *w, const struct group *g)
+{
+    struct gs_rec r;
+    memset(&r, 0, sizeof r);
+    r.type = GS_GROUP;
+    r.group = kstr_c(g->id);
+    r.protocol_type = kstr_c(g->protocol_type);
+    r.protocol = kstr_c(g->protocol);
+    r.leader = kstr_c(g->leader);
+    r.generation = g->generation;
+    r.empty = g->nmembers == 0;
+    r.state_ts = g->state_ts;
+    struct gs_member *mv = calloc((size_t)g->nmembers + 1, sizeof *mv);
+    if (!mv) {
+        w->err = WIRE_ENOMEM;
+        return;
+    }
+    int32_t n = 0;
+    for (const struct gmember *m = g->members; m && n < g->nmembers; m = m->next) {
+        if (m->pending)
+            continue;
+        struct gs_member *o = &mv[n++];
+        const struct gproto *p = member_proto(m, g->protocol);
+        o->member_id = kstr_c(m->id);
+        o->instance_id = kstr_c(m->instance_id);
+        o->client_id = kstr_c(m->client_id);
+        o->client_host = kstr_c(m->client_host);
+        o->session_timeout_ms = m->session_ms;
+        o->rebalance_timeout_ms = m->rebalance_ms;
+        o->subscription.p = p ? p->meta : NULL;
+        o->subscription.len = p ? p->len : 0;
+        o->assignment.p = m->assign;
+        o->assignment.len = m->assign_len;
+    }
+    r.nmembers = n;
+    r.members = mv;
+    gs_put(w, &r);
+    free(mv);
+}
+
+/* Everything live, as the records a compacted log holds. */
+static void put_snapshot(struct kw *w, struct groups *gs)
+{
+    for (int i = 0; i < gs->n; i++) {
+        struct group *g = gs->v[i];
+        put_group(w, g);
+        for (uint32_t b = 0; b < g->nob; b++)
+            for (struct goffset *o = g->ob[b]; o; o = o->next) {
+                struct gs_rec r;
+                offset_rec(g, o, &r);
+                gs_put(w, &r);
+            }
+    }
+}
+
+/* Rewrite the log once it is mostly superseded records, like Kafka's log
+ * cleaner does for __consumer_offsets. */
+static void maybe_compact(struct groups *gs)
+{
+    if (gs->store.size < 2 * gs->live_bytes + (4 << 20))
+        return;
+    struct kw w;
+    kw_init(&w, NULL);
+    put_snapshot(&w, gs);
+    if (!w.err && gstore_rewrite(&gs->store, w.buf, w.len) == 0) {
+        KLOG_INFO("group store compacted to %zu bytes", w.len);
+        gs->live_bytes = (int64_t)w.len;
+    }
+    kw_free(&w);
+}
+
+static int append(struct groups *gs, struct kw *w)
+{
+    int rc = w->err ? -1 : gstore_append(&gs->store, w->buf, w->len);
+    if (rc == 0)
+        maybe_compact(gs);
+    return rc;
+}
+
+int group_persist(struct group *g)
+{
+    struct kw w;
+    kw_init(&w, NULL);
+    put_group(&w, g);
+    int rc = append(g->gs, &w);
+    kw_free(&w);
+    return rc;
+}
+
+static int persist_group_delete(struct group *g)
+{
+    struct gs_rec r;
+    memset(&r, 0, sizeof r);
+    r.type = GS_GROUP_DEL;
+    r.group = kstr_c(g->id);
+    struct kw w;
+    kw_init(&w, NULL);
+    gs_put(&w, &r);
+    int rc = append(g->gs, &w);
+    kw_free(&w);
+    return rc;
+}
+
+int group_delete_durably(struct group *g)
+{
+    if (persist_group_delete(g) != 0)
+        return -1;
+    group_delete(g);
+    return 0;
+}
+
+static void replay_group(struct groups *gs, struct group *g, const struct gs_rec *r)
+{
+    struct gmember *m;
+    while ((m = g->members))
+        member_remove(m, KERR_NONE);
+    free(g->protocol_type);
+    free(g->protocol);
+    free(g->leader);
+    g->protocol_type = kstr_dup(r->protocol_type);
+    g->protocol = kstr_dup(r->protocol);
+    g->leader = kstr_dup(r->leader);
+    g->generation = r->generation;
+    for (int32_t i = 0; i < r->nmembers; i++) {
+        const struct gs_member *rm = &r->members[i];
+        char *id = kstr_dup(rm->member_id);
+        m = id ? member_new(g, id) : NULL;
+        free(id);
+        if (!m)
+            break;
+        g->nmembers++;
+        m->instance_id = kstr_dup(rm->instance_id);
+        m->client_id = kstr_dup(rm->client_id);
+        m->client_host = kstr_dup(rm->client_host);
+        m->session_ms = rm->session_timeout_ms;
+        m->rebalance_ms = rm->rebalance_timeout_ms;
+        m->protos = calloc(1, sizeof *m->protos);
+        if (m->protos && g->protocol) {
+            int32_t n = rm->subscription.len > 0 ? rm->subscription.len : 0;
+            m->protos[0].name = strdup(g->protocol);
+            m->protos[0].meta = malloc((size_t)n + 1);
+            m->protos[0].len = n;
+            if (m->protos[0].meta && n)
+                memcpy(m->protos[0].meta, rm->subscription.p, (size_t)n);
+            m->nprotos = 1;
+        }
+        m->assign_len = rm->assignment.len > 0 ? rm->assignment.len : 0;
+        m->assign = malloc((size_t)m->assign_len + 1);
+        if (m->assign && m->assign_len)
+            memcpy(m->assign, rm->assignment.p, (size_t)m->assign_len);
+    }
+    g->state = g->nmembers ? GS_STABLE : GS_EMPTY;
+    g->state_ts = r->state_ts;
+    (void)gs;
+}
+
+static void replay(void *arg, const struct gs_rec *r)
+{
+    struct groups *gs = arg;
+    struct group *g = group_find(gs, r->group);
+    if (!g && (r->type == GS_OFFSET || r->type == GS_GROUP))
+        g = group_create(gs, r->group);
+    if (!g)
+        return;
+    switch (r->type) {
+    case GS_OFFSET:
+        if (offset_set(g, r) != 0)
+            KLOG_ERROR("group store replay: out of memory");
+        break;
+    case GS_OFFSET_DEL:
+        offset_del(g, r->topic, r->partition);
+        break;
+    case GS_GROUP:
+        replay_group(gs, g, r);
+        break;
+    case GS_GROUP_DEL:
+        group_delete(g);
+        break;
+    }
+}
+
+static void retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    groups_expire_offsets(arg, now_ms());
+}
+
+int groups_open(struct broker *b)
+{
+    struct groups *gs = calloc(1, sizeof *gs);
+    if (!gs)
+        return -1;
+    gs->b = b;
+    b->groups = gs;
+    if (gstore_open(&gs->store, b->cfg->log_dirs, replay, gs) != 0) {
+        groups_close(b);
+        return -1;
+    }
+    /* Members loaded from the log must heartbeat again within their
+     * session timeout, or they are expired and the group rebalances. */
+    for (int i = 0; i < gs->n; i++)
+        for (struct gmember *m = gs->v[i]->members; m; m = m->next)
+            hb_schedule(m);
+    /* Start from a compacted log: replay made the live state cheap to get. */
+    struct kw w;
+    kw_init(&w, NULL);
+    put_snapshot(&w, gs);
+    gs->live_bytes = (int64_t)w.len;
+    if (!w.err && gs->store.size > (int64_t)w.len && gstore_rewrite(&gs->store, w.buf, w.len) != 0)
+        KLOG_WARN("group store: compaction at start failed, continuing with the full log");
+    kw_free(&w);
+    if (b->base) {
+        gs->retention = event_new(b->base, -1, EV_PERSIST, retention_cb, gs);
+        int64_t ms = b->cfg->offsets_retention_check_interval_ms;
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+        if (!gs->retention || event_add(gs->retention, &tv) != 0) {
+            groups_close(b);
+            return -1;
+        }
+    }
+    KLOG_INFO("group coordinator: %d groups loaded", gs->n);
+    return 0;
+}
+
+void groups_close(struct broker *b)
+{
+    struct groups *gs = b->groups;
+    if (!gs)
+        return;
+    while (gs->n > 0)
+        group_delete(gs->v[gs->n - 1]);
+    free(gs->v);
+    if (gs->retention)
+        event_free(gs->retention);
+    gstore_close(&gs->store);
+    free(gs);
+    b->groups = NULL;
+}
+
+/* ------------------------------------------------------------ retention */
+
+/* Kafka (KIP-211): offsets of a group with members do not expire; once the
+ * group is empty they expire offsets.retention.minutes after it became
+ * empty (after the commit, for groups that never had members). A commit
+ * with an explicit retention time (OffsetCommit v2-4) expires at that time. */
+static bool offset_expired(const struct group *g, const struct goffset *o, int64_t now,
+                           int64_t retention_ms)
+{
+    if (o->expire_ts >= 0)
+        return now >= o->expire_ts;
+    if (g->nmembers > 0 || g->npending > 0)
+        return false;
+    int64_t base = g->protocol_type ? g->state_ts : o->commit_ts;
+    if (base < o->commit_ts)
+        base = o->commit_ts;
+    return now - base >= retention_ms;
+}
+
+static bool group_disposable(const struct group *g)
+{
+    return g->state == GS_EMPTY && g->nmembers == 0 && g->npending == 0 && g->noffsets == 0;
+}
+
+void groups_expire_offsets(struct groups *gs, int64_t now)
+{
+    int64_t retention_ms = (int64_t)gs->b->cfg->offsets_retention_minutes * 60000;
+    struct kw w;
+    kw_init(&w, NULL);
+    int expired = 0;
+    for (int i = 0; i < gs->n; i++) {
+        struct group *g = gs->v[i];
+        for (uint32_t b = 0; b < g->nob; b++)
+            for (struct goffset *o = g->ob[b]; o; o = o->next) {
+                if (!offset_expired(g, o, now, retention_ms))
+                    continue;
+                struct gs_rec r;
+                offset_rec(g, o, &r);
+                r.type = GS_OFFSET_DEL;
+                gs_put(&w, &r);
+                expired++;
+            }
+    }
+    if (expired == 0 || append(gs, &w) != 0) {
+        kw_free(&w);
+        return;
+    }
+    kw_free(&w);
+    for (int i = 0; i < gs->n; i++) {
+        struct group *g = gs->v[i];
+        for (uint32_t b = 0; b < g->nob; b++) {
+            struct goffset *o = g->ob[b], *next;
+            for (; o; o = next) {
+                next = o->next;
+                if (offset_expired(g, o, now, retention_ms))
+                    offset_del(g, kstr_c(o->topic), o->part);
+            }
+        }
+    }
+    KLOG_INFO("offsets.retention.minutes: %d committed offsets expired", expired);
+    /* Kafka drops an empty group once its last offset is gone. */
+    for (int i = gs->n - 1; i >= 0; i--)
+        if (group_disposable(gs->v[i]))
+            group_delete_durably(gs->v[i]);
+}
+
+/* --------------------------------------------------------- OffsetCommit */
+
+static int16_t commit_check(struct groups *gs, const struct kp_offset_commit_req *rq, int16_t ver,
+                            struct group **out)
+{
+    int32_t gen = ver >= 1 ? rq->generation_id_or_member_epoch : -1;
+    struct kstr member = ver >= 1 ? rq->member_id : kstr_c("");
+    if (rq->group_id.len <= 0)
+        return KERR_INVALID_GROUP_ID;
+    struct group *g = group_find(gs, rq->group_id);
+    if (!g) {
+        /* A group that does not use the coordinator for membership (an
+         * admin or assign() client) commits with generation -1. */
+        if (gen >= 0)
+            return ver >= 9 ? KERR_GROUP_ID_NOT_FOUND : KERR_ILLEGAL_GENERATION;
+        if (!(g = group_create(gs, rq->group_id)))
+            return KERR_UNKNOWN_SERVER_ERROR;
+        *out = g;
+        return KERR_NONE;
+    }
+    *out = g;
+    if (instance_fenced(g, rq->group_instance_id, member))
+        return KERR_FENCED_INSTANCE_ID;
+    if (gen < 0 && g->state == GS_EMPTY)
+        return KERR_NONE;
+    if (g->state == GS_COMPLETING)
+        return KERR_REBALANCE_IN_PROGRESS;
+    struct gmember *m = member_find(g, member);
+    if (!m || m->pending)
+        return KERR_UNKNOWN_MEMBER_ID;
+    if (gen != g->generation)
+        return KERR_ILLEGAL_GENERATION;
+    hb_schedule(m); /* a commit shows the member is alive, as in Kafka */
+    return KERR_NONE;
+}
+
+static int16_t commit_one(struct groups *gs, struct kstr topic,
+                          const struct kp_offset_commit_req_topics_partitions *p)
+{
+    if (!topics_partition(gs->b->topics, topic, p->partition_index))
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (p->committed_metadata.len > gs->b->cfg->offset_metadata_max_bytes)
+        return KERR_OFFSET_METADATA_TOO_LARGE;
+    return KERR_NONE;
+}
+
+static void commit_rec(const struct group *g, struct kstr topic,
+                       const struct kp_offset_commit_req_topics_partitions *p, int64_t now,
+                       int64_t retention, struct gs_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->type = GS_OFFSET;
+    r->group = kstr_c(g->id);
+    r->topic = topic;
+    r->partition = p->partition_index;
+    r->offset = p->committed_offset;
+    r->leader_epoch = p->committed_leader_epoch;
+    r->metadata = p->committed_metadata;
+    r->commit_ts = now;
+    r->expire_ts = retention >= 0 ? now + retention : -1;
+}
+
+int h_offset_commit(struct kreq *req)
+{
+    struct kp_offset_commit_req rq;
+    if (kp_offset_commit_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
+        return -1;
+    struct groups *gs = req->conn->b->groups;
+    struct group *g = NULL;
+    int16_t gerr = commit_check(gs, &rq, req->api_version, &g);
+    int64_t now = now_ms();
+    int64_t retention = req->api_version >= 2 && req->api_version <= 4 ? rq.retention_time_ms : -1;
+
+    struct kp_offset_commit_resp rs;
+    kp_offset_commit_resp_init(&rs);
+    int32_t nt = rq.topics_n > 0 ? rq.topics_n : 0;
+    rs.topics = karena_calloc(&req->arena, (size_t)nt + 1, sizeof *rs.topics);
+    if (!rs.topics)
+        return -1;
+    rs.topics_n = nt;
+    struct kw w;
+    kw_init(&w, NULL);
+    int nrec = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        const struct kp_offset_commit_req_topics *t = &rq.topics[i];
+        struct kp_offset_commit_resp_topics *o = &rs.topics[i];
+        kp_offset_commit_resp_topics_init(o);
+        o->name = t->name;
+        int32_t np = t->partitions_n > 0 ? t->partitions_n : 0;
+        o->partitions = karena_calloc(&req->arena, (size_t)np + 1, sizeof *o->partitions);
+        if (!o->partitions) {
+            kw_free(&w);
+            return -1;
+        }
+        o->partitions_n = np;
+        for (int32_t j = 0; j < np; j++) {
+            kp_offset_commit_resp_topics_partitions_init(&o->partitions[j]);
+            o->partitions[j].partition_index = t->partitions[j].partition_index;
+            int16_t e = gerr ? gerr : commit_one(gs, t->name, &t->partitions[j]);
+            o->partitions[j].error_code = e;
+            if (e == KERR_NONE) {
+                struct gs_rec r;
+                commit_rec(g, t->name, &t->partitions[j], now, retention, &r);
+                gs_put(&w, &r);
+                nrec++;
+            }
+        }
+    }
+    /* Acknowledged only once on disk; then applied in memory. */
+    bool stored = nrec == 0 || append(gs, &w) == 0;
+    kw_free(&w);
+    for (int32_t i = 0; i < nt; i++) {
+        const struct kp_offset_commit_req_topics *t = &rq.topics[i];
+        for (int32_t j = 0; j < rs.topics[i].partitions_n; j++) {
+            struct kp_offset_commit_resp_topics_partitions *op = &rs.topics[i].partitions[j];
+            if (op->error_code != KERR_NONE)
+                continue;
+            struct gs_rec r;
+            commit_rec(g, t->name, &t->partitions[j], now, retention, &r);
+            if (!stored || offset_set(g, &r) != 0)
+                op->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        }
+    }
+    struct kw out;
+    kreq_writer(req, &out);
+    kp_offset_commit_resp_encode(&out, req->api_version, &rs);
+    kreq_finish(req, &out);
+    return 0;
+}
+
+/* ---------------------------------------------------------- OffsetFetch */
+
+/* What one group's OffsetFetch asked for (same shape in v0-7 and v8+). */
+struct fetch_topic {
+    struct kstr name;
+    int32_t n;
+    int32_t *parts;
+};
+struct fetched {
+    struct kstr name;
+    int32_t n;
+    struct kp_offset_fetch_resp_groups_topics_partitions *p;
+};
+
+static void fill_part(struct kp_offset_fetch_resp_groups_topics_partitions *o, struct group *g,
+                      struct kstr topic, int32_t part)
+{
+    kp_offset_fetch_resp_groups_topics_partitions_init(o);
+    o->partition_index = part;
+    const struct goffset *off = g ? offset_find(g, topic, part) : NULL;
+    o->committed_offset = off ? off->offset : -1;
+    o->committed_leader_epoch = off ? off->leader_epoch : -1;
+    o->metadata = kstr_c(off && off->metadata ? off->metadata : "");
+    o->error_code = KERR_NONE;
+}
+
+/* All committed partitions of the group, one entry per topic. */
+static int32_t fetch_all(struct karena *a, struct group *g, struct fetched **out)
+{
+    int32_t cap = g ? (int32_t)g->noffsets : 0, n = 0;
+    struct fetched *v = karena_calloc(a, (size_t)cap + 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (uint32_t b = 0; g && b < g->nob; b++) {
+        for (struct goffset *o = g->ob[b]; o; o = o->next) {
+            int32_t i = 0;
+            while (i < n && !str_is(o->topic, v[i].name))
+                i++;
+            if (i == n) {
+                v[n].name = kstr_c(o->topic);
+                v[n].p = karena_calloc(a, g->noffsets, sizeof *v[n].p);
+                if (!v[n].p)
+                    return -1;
+                n++;
+            }
+            fill_part(&v[i].p[v[i].n++], g, v[i].name, o->part);
+        }
+    }
+    *out = v;
+    return n;
+}
+
+static int32_t fetch_some(struct karena *a, struct group *g, const struct fetch_topic *want,
+                          int32_t nw, struct fetched **out)
+{
+    struct fetched *v = karena_calloc(a, (size_t)nw + 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (int32_t i = 0; i < nw; i++) {
+        v[i].name = want[i].name;
+        v[i].n = want[i].n > 0 ? want[i].n : 0;
+        v[i].p = karena_calloc(a, (size_t)v[i].n + 1, sizeof *v[i].p);
+        if (!v[i].p)
+            return -1;
+        for (int32_t j = 0; j < v[i].n; j++)
+            fill_part(&v[i].p[j], g, want[i].name, want[i].parts[j]);
+    }
+    *out = v;
+    return nw;
+}
+
+/* nw < 0: every committed partition. */
+static int32_t fetch_group(struct kreq *req, struct kstr gid, const struct fetch_topic *want,
+                           int32_t nw, struct fetched **out)
+{
+    struct group *g = group_find(req->conn->b->groups, gid);
+    return nw < 0 ? fetch_all(&req->arena, g, out) : fetch_some(&req->arena, g, want, nw, out);
+}
+
+static int offset_fetch_v0_7(struct kreq *req, const struct kp_offset_fetch_req *rq,
+                             struct kp_offset_fetch_resp *rs)
+{
+    int32_t nw = rq->topics_n;
+    struct fetch_topic *want = karena_calloc(&req->arena, (size_t)(nw > 0 ? nw : 0) + 1, sizeof *want);
+    if (!want)
+        return -1;
+    for (int32_t i = 0; i < nw; i++)
+        want[i] = (struct fetch_topic){ rq->topics[i].name, rq->topics[i].partition_indexes_n,
+                                        rq->topics[i].partition_indexes };
+    if (rq->group_id.len <= 0) {
+        rs->error_code = KERR_INVALID_GROUP_ID;
+        return 0;
+    }
+    struct fetched *f;
+    int32_t n = fetch_group(req, rq->group_id, want, nw, &f);
+    if (n < 0)
+        return -1;
+    rs->topics = karena_calloc(&req->arena, (size_t)n + 1, sizeof *rs->topics);
+    if (!rs->topics)
+        return -1;
+    rs->topics_n = n;
+    for (int32_t i = 0; i < n; i++) {
+        struct kp_offset_fetch_resp_topics *t = &rs->topics[i];
+        kp_offset_fetch_resp_topics_init(t);
+        t->name = f[i].name;
+        t->partitions_n = f[i].n;
+        t->partitions = karena_calloc(&req->arena, (size_t)f[i].n + 1, sizeof *t->partitions);
+        if (!t->partitions)
+            return -1;
+        for (int32_t j = 0; j < f[i].n; j++) {
+            struct kp_offset_fetch_resp_topics_partitions *o = &t->partitions[j];
+            kp_offset_fetch_resp_topics_partitions_init(o);
+            o->partition_index = f[i].p[j].partition_index;
+            o->committed_offset = f[i].p[j].committed_offset;
+            o->committed_leader_epoch = f[i].p[j].committed_leader_epoch;
+            o->metadata = f[i].p[j].metadata;
+            o->error_code = f[i].p[j].error_code;
+        }
+    }
+    return 0;
+}
+
+static int offset_fetch_v8(struct kreq *req, const struct kp_offset_fetch_req *rq,
+                           struct kp_offset_fetch_resp *rs)
+{
+    int32_t ng = rq->groups_n > 0 ? rq->groups_n : 0;
+    rs->groups = karena_calloc(&req->arena, (size_t)ng + 1, sizeof *rs->groups);
+    if (!rs->groups)
+        return -1;
+    rs->groups_n = ng;
+    for (int32_t i = 0; i < ng; i++) {
+        const struct kp_offset_fetch_req_groups *rg = &rq->groups[i];
+        struct kp_offset_fetch_resp_groups *og = &rs->groups[i];
+        kp_offset_fetch_resp_groups_init(og);
+        og->group_id = rg->group_id;
+        if (rg->group_id.len <= 0) {
+            og->error_code = KERR_INVALID_GROUP_ID;
+            continue;
+        }
+        int32_t nw = rg->topics_n;
+        struct fetch_topic *want = karena_calloc(&req->arena, (size_t)(nw > 0 ? nw : 0) + 1,
+                                                 sizeof *want);
+        if (!want)
+            return -1;
+        for (int32_t j = 0; j < nw; j++)
+            want[j] = (struct fetch_topic){ rg->topics[j].name, rg->topics[j].partition_indexes_n,
+                                            rg->topics[j].partition_indexes };
+        struct fetched *f;
+        int32_t n = fetch_group(req, rg->group_id, want, nw, &f);
+        if (n < 0)
+            return -1;
+        og->topics = karena_calloc(&req->arena, (size_t)n + 1, sizeof *og->topics);
+        if (!og->topics)
+            return -1;
+        og->topics_n = n;
+        for (int32_t j = 0; j < n; j++) {
+            kp_offset_fetch_resp_groups_topics_init(&og->topics[j]);
+            og->topics[j].name = f[j].name;
+            og->topics[j].partitions_n = f[j].n;
+            og->topics[j].partitions = f[j].p;
+        }
+    }
+    return 0;
+}
+
+int h_offset_fetch(struct kreq *req)
+{
+    struct kp_offset_fetch_req rq;
+    if (kp_offset_fetch_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
+        return -1;
+    struct kp_offset_fetch_resp rs;
+    kp_offset_fetch_resp_init(&rs);
+    int rc = req->api_version >= 8 ? offset_fetch_v8(req, &rq, &rs)
+                                   : offset_fetch_v0_7(req, &rq, &rs);
+    if (rc != 0)
+        return -1;
+    struct kw w;
+    kreq_writer(req, &w);
+    kp_offset_fetch_resp_encode(&w, req->api_version, &rs);
+    kreq_finish(req, &w);
+    return 0;
+}
+
+/* --------------------------------------------------------- OffsetDelete */
+
+/* Does any member's consumer-protocol subscription name this topic?
+ * (ConsumerProtocolSubscription: int16 version, then [string] topics, in
+ * the classic encoding in every version.) */
+static bool group_subscribed(const struct group *g, struct kstr topic)
+{
+    if (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0)
+        return false;
+    for (const struct gmember *m = g->members; m; m = m->next) {
+        const struct gproto *p = m->pending ? NULL : member_proto(m, g->protocol);
+        if (!p)
+            continue;
+        struct kr r;
+        kr_init(&r, p->meta, (size_t)p->len);
+        (void)kr_i16(&r);
+        int32_t n = kr_array_len(&r, false, 2);
+        for (int32_t i = 0; i < n && !r.err; i++) {
+            struct kstr t = kr_str(&r, false);
+            if (!r.err && t.len == topic.len && t.len >= 0 && memcmp(t.p, topic.p, (size_t)t.len) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static int16_t offset_delete_check(struct groups *gs, struct kstr gid, struct group **out)
+{
+    if (gid.len <= 0)
+        return KERR_INVALID_GROUP_ID;
+    struct group *g = group_find(gs, gid);
+    if (!g)
+        return KERR_GROUP_ID_NOT_FOUND;
+    /* Only consumer groups say what they subscribe to. */
+    if (g->nmembers > 0 && (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0))
+        return KERR_NON_EMPTY_GROUP;
+    *out = g;
+    return KERR_NONE;
+}
+
+int h_offset_delete(struct kreq *req)
+{
+    struct kp_offset_delete_req rq;
+    if (kp_offset_delete_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
+        return -1;
+    struct groups *gs = req->conn->b->groups;
+    struct group *g = NULL;
+    struct kp_offset_delete_resp rs;
+    kp_offset_delete_resp_init(&rs);
+    rs.error_code = offset_delete_check(gs, rq.group_id, &g);
+    int32_t nt = rs.error_code == KERR_NONE && rq.topics_n > 0 ? rq.topics_n : 0;
+    rs.topics = karena_calloc(&req->arena, (size_t)nt + 1, sizeof *rs.topics);
+    if (!rs.topics)
+        return -1;
+    rs.topics_n = nt;
+    struct kw w;
+    kw_init(&w, NULL);
+    for (int32_t i = 0; i < nt; i++) {
+        const struct kp_offset_delete_req_topics *t = &rq.topics[i];
+        struct kp_offset_delete_resp_topics *o = &rs.topics[i];
+        kp_offset_delete_resp_topics_init(o);
+        o->name = t->name;
+        int32_t np = t->partitions_n > 0 ? t->partitions_n : 0;
+        o->partitions = karena_calloc(&req->arena, (size_t)np + 1, sizeof *o->partitions);
+        if (!o->partitions) {
+            kw_free(&w);
+            return -1;
+        }
+        o->partitions_n = np;
+        bool subscribed = group_subscribed(g, t->name);
+        for (int32_t j = 0; j < np; j++) {
+            struct kp_offset_delete_resp_topics_partitions *op = &o->partitions[j];
+            kp_offset_delete_resp_topics_partitions_init(op);
+            op->partition_index = t->partitions[j].partition_index;
+            if (subscribed)
+                op->error_code = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+            else if (!topics_partition(gs->b->topics, t->name, op->partition_index))
+                op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (offset_find(g, t->name, op->partition_index)) {
+                struct gs_rec r;
+                memset(&r, 0, sizeof r);
+                r.type = GS_OFFSET_DEL;
+                r.group = kstr_c(g->id);
+                r.topic = t->name;
+                r.partition = op->partition_index;
+                gs_put(&w, &r);
+            }
+        }
+    }
+    if (w.len > 0 && append(gs, &w) != 0) {
+        rs.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        w.len = 0;
+    }
+    if (w.len > 0)
+        for (int32_t i = 0; i < nt; i++)
+            for (int32_t j = 0; j < rs.topics[i].partitions_n; j++)
+                if (rs.topics[i].partitions[j].error_code == KERR_NONE)
+                    offset_del(g, rq.topics[i].name, rs.topics[i].partitions[j].partition_index);
+    kw_free(&w);
+    struct kw out;
+    kreq_writer(req, &out);
+    kp_offset_delete_resp_encode(&out, req->api_version, &rs);
+    kreq_finish(req, &out);
+    return 0;
+}
+
+/* ------------------------------------------------------------ queries */
+
+int groups_state(struct groups *gs, const char *group, int32_t *generation, int *members)
+{
+    struct group *g = group_find(gs, kstr_c(group));
+    if (!g)
+        return -1;
+    if (generation)
+        *generation = g->generation;
+    if (members)
+        *members = g->nmembers;
+    return (int)g->state;
+}
+
+int64_t groups_committed(struct groups *gs, const char *group, const char *topic, int32_t part)
+{
+    struct group *g = group_find(gs, kstr_c(group));
+    const struct goffset *o = g ? offset_find(g, kstr_c(topic), part) : NULL;
+    return o ? o->offset : -1;
+}
