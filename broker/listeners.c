@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "config.h"
 #include "sasl.h"
+#include "tls.h"
 
 int broker_listeners(const struct broker_config *c, struct blistener **out, int *n,
                      char *err, size_t errlen)
@@ -40,9 +41,10 @@ int broker_listeners(const struct broker_config *c, struct blistener **out, int 
         v[i].adv_host = strdup(ah);
         v[i].adv_port = a ? a->port : l->port;
     }
-    /* Security: SASL mechanisms and users per listener (sasl.c). */
+    /* Security: SASL mechanisms and users (sasl.c), TLS contexts (tls.c). */
     for (int i = 0; i < c->nlisteners; i++) {
-        if (sasl_listener_init(c, &v[i], err, errlen) != 0) {
+        if (sasl_listener_init(c, &v[i], err, errlen) != 0 ||
+            tls_listener_init(c, &v[i], err, errlen) != 0) {
             broker_listeners_free(v, c->nlisteners);
             return -1;
         }
@@ -60,6 +62,7 @@ void broker_listeners_free(struct blistener *v, int n)
 {
     for (int i = 0; i < n; i++) {
         sasl_listener_free(&v[i]);
+        tls_listener_free(&v[i]);
         free(v[i].name);
         free(v[i].protocol);
         free(v[i].host);

@@ -26,6 +26,7 @@
 #include "kafka_errors.h"
 #include "klog.h"
 #include "sasl.h"
+#include "tls.h"
 #include "topics.h"
 
 /* At most this many unanswered requests per connection before we stop
@@ -254,7 +255,16 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
     (void)bev;
-    if (what & BEV_EVENT_EOF) {
+    if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
+        tls_connected(c);
+        return;
+    }
+    char tls_err[512] = "";
+    if (c->lst->ssl_ctx)
+        tls_error_string(c, tls_err, sizeof tls_err);
+    if (tls_err[0]) {
+        KLOG_WARN("%s: TLS failure on listener %s: %s", c->peer, c->lst->name, tls_err);
+    } else if (what & BEV_EVENT_EOF) {
         KLOG_DEBUG("%s: closed by peer", c->peer);
     } else if (what & BEV_EVENT_ERROR) {
         KLOG_DEBUG("%s: socket error: %s", c->peer,
@@ -321,7 +331,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = lst->ssl_ctx ? tls_bufferevent(b->base, lst, fd)
+                          : bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         evutil_closesocket(fd);
         sasl_conn_free(c);

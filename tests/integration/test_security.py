@@ -536,3 +536,195 @@ def test_java_topics_list_plaintext_and_wrong_password(users_broker, tmp_path):
     assert p.returncode != 0
     assert b"Authentication failed: Invalid username or password" in p.stdout + p.stderr, \
         (p.stdout + p.stderr)[-3000:]
+
+
+# ------------------------------------------------------------------- TLS
+
+def openssl(*args, cwd):
+    p = subprocess.run(["openssl"] + list(args), cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    assert p.returncode == 0, "openssl %s: %s" % (args[0], p.stdout.decode(errors="replace"))
+
+
+def make_pki(d):
+    """A test CA, a server certificate for 127.0.0.1 whose key is encrypted
+    (keystore = key + chain, Kafka's PEM keystore), a client certificate from
+    the CA and a self-signed rogue one. Made fresh for each run, never committed."""
+    d = str(d)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=kavka-test-ca", cwd=d)
+    write(os.path.join(d, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, subj in (("server", "/CN=localhost"), ("client", "/O=kavka/CN=test-client")):
+        openssl("req", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", subj, cwd=d)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", "2",
+                *(["-extfile", "server.ext"] if name == "server" else []), cwd=d)
+    openssl("req", "-x509", *ec, "-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2",
+            "-subj", "/CN=rogue", cwd=d)
+    openssl("pkcs8", "-topk8", "-in", "server.key", "-out", "server-enc.key", "-v2", "aes-256-cbc",
+            "-passout", "pass:key-pass", cwd=d)
+    with open(os.path.join(d, "keystore.pem"), "w") as out:
+        for f in ("server-enc.key", "server.pem"):
+            out.write(open(os.path.join(d, f)).read())
+    return {n: os.path.join(d, n) for n in ("ca.pem", "keystore.pem", "client.pem", "client.key",
+                                            "rogue.pem", "rogue.key")}
+
+
+def tls_config(pki, ssl_port, sasl_ssl_port, plain_port):
+    return {
+        "listeners": "SSL://%s:%d,SASL_SSL://%s:%d,PLAINTEXT://%s:%d" % (
+            HOST, ssl_port, HOST, sasl_ssl_port, HOST, plain_port),
+        "sasl.enabled.mechanisms": "PLAIN",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": pki["keystore.pem"],
+        "ssl.key.password": "key-pass",
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": pki["ca.pem"],
+        "ssl.client.auth": "required",
+        "listener.name.sasl_ssl.ssl.client.auth": "none",
+        "num.partitions": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory, request):
+    d = tmp_path_factory.mktemp("tls")
+    pki = make_pki(d)
+    jaas = write(os.path.join(str(d), "jaas.conf"), JAAS)
+    b = Broker(d / "broker", env={"KAFKA_OPTS": "-Djava.security.auth.login.config=" + jaas})
+    b.ssl_port, b.sasl_ssl_port, b.pki = free_port(), free_port(), pki
+    b.overrides.update(tls_config(pki, b.ssl_port, b.sasl_ssl_port, b.port))
+    b.start()
+    yield b
+    _finish(b, request)
+
+
+def tls_conn(b, port, cert=None):
+    import ssl
+    ctx = ssl.create_default_context(cafile=b.pki["ca.pem"])
+    if cert:
+        ctx.load_cert_chain(b.pki[cert + ".pem"], b.pki[cert + ".key"])
+    c = kproto.Conn(HOST, port)
+    c.sock = ctx.wrap_socket(c.sock, server_hostname=HOST)
+    return c
+
+
+def refused(b, port, cert):
+    """True if the TLS connection or its first request fails."""
+    import ssl
+    try:
+        with tls_conn(b, port, cert) as c:
+            c.api_versions()  # TLS 1.3: a client certificate is checked after the handshake
+    except (ssl.SSLError, OSError, kproto.ProtocolError):
+        return True
+    return False
+
+
+def test_tls_mutual_auth_metadata_and_principal(tls_broker):
+    with tls_conn(tls_broker, tls_broker.ssl_port, "client") as c:
+        assert broker_addresses(c) == [(HOST, tls_broker.ssl_port)]
+    time.sleep(0.2)
+    with open(tls_broker.log_path, "rb") as f:
+        log = f.read()
+    # Kafka's default principal: the subject DN in RFC 2253 order.
+    assert b"on listener SSL, principal User:CN=test-client,O=kavka" in log
+
+
+@pytest.mark.parametrize("cert", [None, "rogue"])
+def test_tls_untrusted_or_missing_client_certificate_refused(tls_broker, cert):
+    assert refused(tls_broker, tls_broker.ssl_port, cert)
+    time.sleep(0.2)
+    with open(tls_broker.log_path, "rb") as f:
+        assert b"TLS failure on listener SSL" in f.read()
+
+
+def test_sasl_ssl_raw_login_and_refusal(tls_broker):
+    with tls_conn(tls_broker, tls_broker.sasl_ssl_port) as c:
+        c.send_raw(c.frame(kproto.API_METADATA, 1, struct.pack(">i", -1)))
+        assert c.closed_by_peer(), "SASL_SSL still needs a SASL login"
+    with tls_conn(tls_broker, tls_broker.sasl_ssl_port) as c:
+        assert handshake(c) == (0, ["PLAIN"])
+        assert authenticate(c, plain_token("alice", "alice-secret"), 2)[0] == 0
+        assert broker_addresses(c) == [(HOST, tls_broker.sasl_ssl_port)]
+
+
+def test_kcat_ssl_client_certificate(tls_broker):
+    topic = unique_topic("kcat-ssl")
+    recs = text_records("kcat-ssl", 100)
+    base = ["kcat", "-b", "%s:%d" % (HOST, tls_broker.ssl_port), "-X", "security.protocol=SSL",
+            "-X", "ssl.ca.location=" + tls_broker.pki["ca.pem"]]
+    mine = base + ["-X", "ssl.certificate.location=" + tls_broker.pki["client.pem"],
+                   "-X", "ssl.key.location=" + tls_broker.pki["client.key"]]
+    check(run(mine + ["-P", "-t", topic, "-K", "\t"],
+              input=b"".join(k + b"\t" + v + b"\n" for k, v in recs)), "kcat -P")
+    p = check(run(mine + ["-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"]),
+              "kcat -C")
+    assert sorted(tuple(l.split(b"\t", 1)) for l in p.stdout.splitlines()) == sorted(recs)
+    rogue = base + ["-X", "ssl.certificate.location=" + tls_broker.pki["rogue.pem"],
+                    "-X", "ssl.key.location=" + tls_broker.pki["rogue.key"]]
+    p = run(rogue + ["-L", "-m", "5"], timeout=30)
+    assert p.returncode != 0, p.stdout
+
+
+def test_confluent_kafka_sasl_ssl(tls_broker):
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+    conf = {"bootstrap.servers": "%s:%d" % (HOST, tls_broker.sasl_ssl_port),
+            "security.protocol": "SASL_SSL", "ssl.ca.location": tls_broker.pki["ca.pem"],
+            "sasl.mechanisms": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret"}
+    topic = unique_topic("ck-sasl-ssl")
+    recs = text_records("ck-ssl", 100)
+    prod = Producer(dict(conf, acks="all"))
+    for k, v in recs:
+        prod.produce(topic, key=k, value=v)
+    assert prod.flush(60) == 0
+    cons = Consumer(dict(conf, **{"group.id": "unused", "enable.auto.commit": False}))
+    try:
+        cons.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        got, deadline = [], time.monotonic() + 60
+        while len(got) < len(recs) and time.monotonic() < deadline:
+            for m in cons.consume(500, 0.5):
+                assert not m.error(), m.error()
+                got.append((m.key(), m.value()))
+    finally:
+        cons.close()
+    assert sorted(got) == sorted(recs)
+
+
+def test_java_sasl_ssl_pem_truststore(tls_broker, tmp_path):
+    topic = unique_topic("java-sasl-ssl")
+    recs = text_records("java-ssl", 100)
+    cfg = write(tmp_path / "client.properties",
+                "security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n"
+                "ssl.truststore.type=PEM\nssl.truststore.location=%s\n"
+                "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+                "username=\"alice\" password=\"alice-secret\";\n" % tls_broker.pki["ca.pem"])
+    bs = "%s:%d" % (HOST, tls_broker.sasl_ssl_port)
+    check(java("org.apache.kafka.tools.ConsoleProducer",
+               ["--bootstrap-server", bs, "--topic", topic, "--producer.config", cfg,
+                "--property", "parse.key=true"],
+               input=b"".join(k + b"\t" + v + b"\n" for k, v in recs)), "kafka-console-producer")
+    p = check(java("org.apache.kafka.tools.consumer.ConsoleConsumer",
+                   ["--bootstrap-server", bs, "--topic", topic, "--consumer.config", cfg,
+                    "--partition", "0", "--offset", "earliest", "--max-messages", str(len(recs)),
+                    "--timeout-ms", "30000", "--property", "print.key=true"]), "kafka-console-consumer")
+    assert sorted(tuple(l.split(b"\t", 1)) for l in p.stdout.splitlines()) == sorted(recs)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"ssl.key.password": "wrong"}, "cannot read the private key"),
+    ({"ssl.keystore.type": "JKS"}, "ssl.keystore.type JKS is not supported"),
+    ({"ssl.truststore.location": "/nonexistent.pem"}, "no certificate in the truststore"),
+    ({"listener.name.ssl.ssl.client.auth": "sometimes"}, "invalid ssl.client.auth"),
+])
+def test_bad_tls_config_refused_at_startup(tmp_path, change, message):
+    pki = make_pki(tmp_path)
+    b = Broker(tmp_path / "b", env={"KAFKA_OPTS": "-Djava.security.auth.login.config=" +
+                                    write(tmp_path / "jaas.conf", JAAS)})
+    b.overrides.update(tls_config(pki, free_port(), free_port(), b.port))
+    b.overrides.update(change)
+    os.makedirs(b.workdir, exist_ok=True)
+    p = subprocess.run(b.command(), env=dict(os.environ, **b.env), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=20)
+    assert p.returncode != 0
+    assert message.encode() in p.stdout, p.stdout
