@@ -1,5 +1,5 @@
 /*
- * sasl.c — JAAS Server section parsing and the SASL exchange driver
+ * sasl.c — users from the JAAS Server section and the SASL exchange driver
  * (DIGEST-MD5 itself is in digest_md5.c).
  */
 #include "sasl.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "digest_md5.h"
+#include "jaas.h"
 #include "klog.h"
 
 struct sasl_user {
@@ -45,58 +46,6 @@ void sasl_users_free(struct sasl_users *u)
     free(u);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (cap - n - 1 == 0) {
-            char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    return buf;
-}
-
-/* Blank out // and slash-star comments so the scanner below can ignore them. */
-static void strip_comments(char *s)
-{
-    bool in_str = false;
-    for (char *p = s; *p; p++) {
-        if (*p == '"')
-            in_str = !in_str;
-        if (in_str)
-            continue;
-        if (p[0] == '/' && p[1] == '/') {
-            while (*p && *p != '\n')
-                *p++ = ' ';
-            if (!*p)
-                break;
-        } else if (p[0] == '/' && p[1] == '*') {
-            char *e = strstr(p + 2, "*/");
-            char *end = e ? e + 2 : p + strlen(p);
-            memset(p, ' ', (size_t)(end - p));
-            p = end - 1;
-        }
-    }
-}
-
 static int add_user(struct sasl_users *u, const char *name, size_t nl, const char *pw, size_t pl)
 {
     struct sasl_user *v = realloc(u->v, (u->n + 1) * sizeof *v);
@@ -114,72 +63,29 @@ static int add_user(struct sasl_users *u, const char *name, size_t nl, const cha
     return 0;
 }
 
-/* Parse the body of the Server section: "<class> <flag> key=value ... ;". */
-static int parse_section(struct sasl_users *u, const char *p, const char *end)
-{
-    while (p < end) {
-        while (p < end && (isspace((unsigned char)*p) || *p == ';'))
-            p++;
-        const char *k = p;
-        while (p < end && !isspace((unsigned char)*p) && *p != '=' && *p != ';')
-            p++;
-        size_t kl = (size_t)(p - k);
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        if (p >= end || *p != '=')
-            continue;  /* the login module class or its control flag */
-        p++;
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        const char *v;
-        size_t vl;
-        if (p < end && *p == '"') {
-            v = ++p;
-            while (p < end && *p != '"')
-                p++;
-            vl = (size_t)(p - v);
-            if (p < end)
-                p++;
-        } else {
-            v = p;
-            while (p < end && !isspace((unsigned char)*p) && *p != ';')
-                p++;
-            vl = (size_t)(p - v);
-        }
-        if (kl > 5 && strncmp(k, "user_", 5) == 0 && add_user(u, k + 5, kl - 5, v, vl) != 0)
-            return -1;
-    }
-    return 0;
-}
-
+/* Users are the `user_<name>="password"` options of the Server section's
+ * entries (the login module class is not checked). The file is parsed by
+ * the JAAS parser the broker shares (common/jaas.c), which refuses
+ * malformed files with a line number. */
 int sasl_users_load(struct sasl_users **out, const char *path)
 {
     *out = NULL;
-    char *text = read_all(path);
-    if (!text) {
-        KLOG_ERROR("cannot read JAAS file %s", path);
+    struct jaas_config jc;
+    char err[512];
+    if (jaas_parse_file(path, &jc, err, sizeof err) != 0) {
+        KLOG_ERROR("JAAS: %s", err);
         return -1;
     }
-    strip_comments(text);
-    struct sasl_users *u = calloc(1, sizeof *u);
-    int rc = -1;
-    const char *p = text;
-    /* Find "Server" followed by '{' as a whole word. */
-    while (u && (p = strstr(p, "Server"))) {
-        bool word_start = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-        const char *q = p + 6;
-        while (isspace((unsigned char)*q))
-            q++;
-        if (word_start && *q == '{') {
-            const char *end = strstr(q, "};");
-            if (!end)
-                end = q + strlen(q);
-            rc = parse_section(u, q + 1, end);
-            break;
+    const struct jaas_section *sec = jaas_section(&jc, "Server");
+    struct sasl_users *u = sec ? calloc(1, sizeof *u) : NULL;
+    int rc = u ? 0 : -1;
+    for (size_t i = 0; u && rc == 0 && i < sec->nentries; i++)
+        for (size_t j = 0; rc == 0 && j < sec->entries[i].nopts; j++) {
+            const struct jaas_option *o = &sec->entries[i].opts[j];
+            if (strncmp(o->key, "user_", 5) == 0 && o->key[5])
+                rc = add_user(u, o->key + 5, strlen(o->key) - 5, o->value, strlen(o->value));
         }
-        p += 6;
-    }
-    free(text);
+    jaas_free(&jc);
     if (rc != 0) {
         KLOG_ERROR("JAAS file %s has no usable Server section", path);
         sasl_users_free(u);
