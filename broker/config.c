@@ -186,6 +186,12 @@ static const struct config_key keys[] = {
           "SASL mechanisms offered to clients in SaslHandshake."),
     KSTR("sasl.mechanism.inter.broker.protocol", F(sasl_mechanism_inter_broker_protocol), "GSSAPI", NULL, R,
          "SASL mechanism for inter-broker traffic; recorded."),
+    KINT("connection.failed.authentication.delay.ms", NF, "100", 0, IMAX, H,
+         "Delay before a failed login is answered and the connection closed; doubled per recent "
+         "failure from the same host (up to 32x). See docs/security.md."),
+    KLONG("connections.max.reauth.ms", NF, "0", 0, LMAX, H,
+          "SASL session lifetime returned in SaslAuthenticate v1+; an expired session must "
+          "re-authenticate. 0 = sessions do not expire."),
     KSTR("authorizer.class.name", F(authorizer_class_name), "", NULL, H,
          "Non-empty turns ACL authorization on (the class name itself is recorded)."),
     KSTR("super.users", F(super_users), NULL, NULL, H,
