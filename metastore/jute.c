@@ -58,6 +58,19 @@ struct zstat jr_stat(struct kr *r)
     return st;
 }
 
+/* An ACL scheme or id; clients (kazoo) send "" as a null string, which the
+ * Java server reads as null and judges later (fixupACL), so null is "". */
+static char *acl_string(struct kr *r)
+{
+    struct kstr s = jr_string(r);
+    if (r->err)
+        return NULL;
+    char *d = s.len < 0 ? strdup("") : kstr_dup(s);
+    if (!d)
+        kr_fail(r, WIRE_ENOMEM);
+    return d;
+}
+
 int jr_acl_list(struct kr *r, struct zacl_list *out)
 {
     out->n = 0;
@@ -75,11 +88,9 @@ int jr_acl_list(struct kr *r, struct zacl_list *out)
     }
     for (int32_t i = 0; i < n && !r->err; i++) {
         out->v[i].perms = kr_i32(r);
-        out->v[i].scheme = jr_string_dup(r);
-        out->v[i].id = jr_string_dup(r);
+        out->v[i].scheme = acl_string(r);
+        out->v[i].id = acl_string(r);
         out->n = i + 1;
-        if (!r->err && (!out->v[i].scheme || !out->v[i].id))
-            kr_fail(r, WIRE_ERANGE);  /* null strings are not valid ids */
     }
     if (r->err) {
         zacl_list_free(out);

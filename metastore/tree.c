@@ -162,6 +162,9 @@ void znode_stat(const struct znode *n, struct zstat *out)
     *out = n->st;
     out->data_length = n->dlen > 0 ? n->dlen : 0;
     out->num_children = n->nchildren;
+    /* DataNode.copyStat: the stored cversion counts child creates only;
+     * clients see creates + deletes, i.e. 2 * creates - children. */
+    out->cversion = n->st.cversion * 2 - n->nchildren;
 }
 
 /* ---------------- events and undo ---------------- */
@@ -279,8 +282,9 @@ int tree_delete(struct tree *t, const char *path, int64_t zxid)
     }
     ht_remove(t, n);
     unlink_child(p, n);
-    p->st.cversion++;
-    p->st.pzxid = zxid;
+    /* A delete leaves the stored cversion alone (see znode_stat). */
+    if (zxid > p->st.pzxid)
+        p->st.pzxid = zxid;
     add_event(t, ZEV_DELETED, path, len);
     add_event(t, ZEV_CHILDCHANGED, p->path, p->plen);
     if (!u)

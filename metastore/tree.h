@@ -6,7 +6,9 @@
  * O(1)). Mutations keep Stat exactly as ZooKeeper does:
  *   create:  node czxid = mzxid = pzxid = zxid, ctime = mtime = time;
  *            parent cversion += 1, parent pzxid = zxid
- *   delete:  parent cversion += 1, parent pzxid = zxid
+ *   delete:  parent pzxid = zxid (the stored cversion counts creates only:
+ *            it is the sequential suffix; the Stat a client sees has
+ *            cversion = 2 * creates - numChildren, as DataNode.copyStat)
  *   setData: mzxid = zxid, mtime = time, version += 1
  *   setACL:  aversion += 1
  * numChildren and dataLength are derived when a Stat is read.

@@ -60,11 +60,14 @@ def test_sequential_and_ephemeral(server, kazoo_client):
     zk.create("/q")
     zk.create("/q/x")
     zk.delete("/q/x")
-    # The suffix comes from the parent's cversion (2 after a create+delete).
+    # The suffix counts the parent's child creates (deletes do not count),
+    # while the cversion clients see counts creates and deletes.
+    assert zk.exists("/q").cversion == 2
     p = zk.create("/q/item-", b"", sequence=True)
-    assert p == "/q/item-0000000002"
+    assert p == "/q/item-0000000001"
     e = zk.create("/q/eph-", b"", ephemeral=True, sequence=True)
-    assert e == "/q/eph-0000000003"
+    assert e == "/q/eph-0000000002"
+    assert zk.exists("/q").cversion == 4
     assert zk.exists(e).ephemeralOwner == zk.client_id[0]
     with pytest.raises(NoChildrenForEphemeralsError):
         zk.create(e + "/child")
