@@ -281,6 +281,17 @@ def test_example_jaas_file_works(broker_factory_sec):
     login(b.sasl_ui, "admin", "CHANGE-ME-admin").close()
 
 
+def test_per_listener_jaas_section(broker_factory_sec):
+    with open(os.path.join(REPO, "jaas", "kafka_server_jaas_per_listener.conf")) as f:
+        b = broker_factory_sec(jaas_text=f.read())
+    login(b.sasl_ui, "ui", "CHANGE-ME-ui").close()
+    with kproto.Conn(HOST, b.sasl_ui) as c:
+        handshake(c)
+        assert authenticate(c, plain_token("alice", "CHANGE-ME-alice"))[0] == \
+            ERR_SASL_AUTHENTICATION_FAILED, "sasl_ui.KafkaServer replaces KafkaServer on SASL_UI"
+    login(b.sasl_user, "alice", "CHANGE-ME-alice").close()
+
+
 @pytest.mark.parametrize("jaas,extra,message", [
     ("KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required\n"
      "  user_alice=\"x\" };\n", {}, "line 2: login module"),
