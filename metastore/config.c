@@ -158,7 +158,7 @@ static int apply_props(struct ms_config *c, const struct props *p, char *err, si
     c->fourlw_whitelist = dup_trim(get(p, "4lw.commands.whitelist") ? get(p, "4lw.commands.whitelist")
                                                                     : "srvr");
     const char *ext = get(p, "extendedTypesEnabled");
-    c->extended_types = ext ? is_true(ext) : true;
+    c->extended_types = is_true(ext);  /* off by default, as in ZooKeeper */
     c->super_digest = dup_trim(get(p, "DigestAuthenticationProvider.superDigest"));
     const char *jaas = get(p, "java.security.auth.login.config");
     if (!jaas)
