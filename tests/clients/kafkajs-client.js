@@ -7,6 +7,9 @@
 //       line: {"k": b64|null, "v": b64|null, "h": [[name, b64], ...], "ts": ms|null}
 //   node kafkajs-client.js BOOTSTRAP consume TOPIC COUNT [TIMEOUT_MS]
 //       prints one line per record: {"p", "o", "k", "v", "h", "ts"}
+//   node kafkajs-client.js BOOTSTRAP group TOPIC GROUP
+//       a group member until killed: prints {"assigned": [partitions]} after each
+//       join and {"p", "o", "v"} per record; offsets auto-committed every 100 ms
 //   KAVKA_KAFKAJS_SASL (JSON of kafkajs' `sasl` option) in the environment turns SASL on.
 //
 // kafkajs has no assign(): consuming always joins a consumer group.
@@ -111,9 +114,27 @@ async function consume() {
   if (err) throw err;
 }
 
-const commands = { create, produce, consume };
+async function group() {
+  const consumer = kafka.consumer({
+    groupId: arg, sessionTimeout: 6000, heartbeatInterval: 1000, rebalanceTimeout: 10000,
+    maxWaitTimeInMs: 200,
+  });
+  const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+  consumer.on(consumer.events.GROUP_JOIN, (e) => say({ assigned: e.payload.memberAssignment[topic] || [] }));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommitInterval: 100,
+    eachMessage: async ({ partition, message }) => {
+      say({ p: partition, o: Number(message.offset), v: b64(message.value) });
+    },
+  });
+  await new Promise(() => {}); // until killed
+}
+
+const commands = { create, produce, consume, group };
 if (!commands[cmd]) {
-  process.stderr.write('usage: kafkajs-client.js BOOTSTRAP create|produce|consume TOPIC ...\n');
+  process.stderr.write('usage: kafkajs-client.js BOOTSTRAP create|produce|consume|group TOPIC ...\n');
   process.exit(2);
 }
 commands[cmd]().then(() => process.exit(0), (e) => {
