@@ -37,6 +37,7 @@ struct sasl_listener {
     struct plain_users *plain;     /* users for PLAIN, if enabled */
     int64_t reauth_ms;             /* connections.max.reauth.ms (0: off) */
     int32_t fail_delay_ms;         /* connection.failed.authentication.delay.ms */
+    int32_t max_receive;           /* sasl.server.max.receive.size */
 };
 
 enum sasl_state { S_HANDSHAKE, S_AUTHENTICATE, S_RAW, S_AUTHENTICATED, S_FAILED };
@@ -210,6 +211,8 @@ int sasl_listener_init(const struct broker_config *c, struct blistener *l, char 
     s->reauth_ms = config_long(c, l->name, "connections.max.reauth.ms", 0);
     int64_t d = config_long(c, l->name, "connection.failed.authentication.delay.ms", 100);
     s->fail_delay_ms = d > 60000 ? 60000 : (int32_t)d;
+    int64_t m = config_long(c, l->name, "sasl.server.max.receive.size", 524288);
+    s->max_receive = m > INT32_MAX ? INT32_MAX : (int32_t)m;
     return 0;
 }
 
@@ -267,6 +270,17 @@ void sasl_conn_free(struct conn *c)
 bool sasl_expects_raw(const struct conn *c)
 {
     return c->sasl && c->sasl->state == S_RAW;
+}
+
+void sasl_frame_limits(const struct conn *c, int32_t *min, int32_t *max)
+{
+    const struct sasl_conn *s = c->sasl;
+    if (!s || s->state == S_AUTHENTICATED)
+        return;
+    if (*max > c->lst->sasl->max_receive)
+        *max = c->lst->sasl->max_receive;
+    if (s->state == S_RAW)
+        *min = 0;
 }
 
 bool sasl_request_allowed(struct conn *c, const struct kreq *req)

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct broker_config;
 struct blistener;
@@ -50,6 +51,11 @@ void sasl_conn_free(struct conn *c);
 bool sasl_expects_raw(const struct conn *c);
 /* Handle a bare-token frame; req has no header. 0, or -1 to close. */
 int sasl_raw_token(struct kreq *req);
+/* Frame size limits on this connection: before authentication Kafka caps
+ * frames at sasl.server.max.receive.size (512 KiB) so that an unauthenticated
+ * peer cannot make the broker buffer socket.request.max.bytes; a bare token
+ * has no 8-byte request header, so it may be shorter. */
+void sasl_frame_limits(const struct conn *c, int32_t *min, int32_t *max);
 /* May this (parsed) request be served now? False: close the connection. */
 bool sasl_request_allowed(struct conn *c, const struct kreq *req);
 

@@ -175,16 +175,19 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    int32_t max = c->b->cfg->socket_request_max_bytes;
-
     while (!c->closing && c->inflight < MAX_INFLIGHT) {
+        /* Limits may change as authentication proceeds, so per frame. */
+        int32_t max = c->b->cfg->socket_request_max_bytes;
+        int32_t min = 8; /* a request header */
+        sasl_frame_limits(c, &min, &max);
         uint8_t hdr[4];
         if (evbuffer_copyout(in, hdr, 4) < 4)
             break;
         int32_t size = (int32_t)((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
                                  (uint32_t)hdr[2] << 8 | hdr[3]);
-        if (size < 8 || size > max) {
-            KLOG_WARN("%s: invalid request size %d (socket.request.max.bytes=%d), closing",
+        if (size < min || size > max) {
+            KLOG_WARN("%s: invalid request size %d (limit %d: socket.request.max.bytes, or "
+                      "sasl.server.max.receive.size before authentication), closing",
                       c->peer, size, max);
             conn_close(c, "bad frame size");
             return;
@@ -192,7 +195,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (evbuffer_get_length(in) < (size_t)size + 4)
             break;
         struct kreq *req = calloc(1, sizeof *req);
-        uint8_t *frame = malloc((size_t)size);
+        uint8_t *frame = malloc(size > 0 ? (size_t)size : 1); /* a bare token may be empty */
         if (!req || !frame) {
             free(req);
             free(frame);

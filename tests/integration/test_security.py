@@ -202,6 +202,30 @@ def test_legacy_v0_bare_token_flow(users_broker):
         assert broker_addresses(c) == [(HOST, users_broker.sasl_ui)]
 
 
+def test_frames_before_login_capped_at_sasl_max_receive_size(users_broker):
+    with kproto.Conn(HOST, users_broker.sasl_user) as c:
+        # 600 KiB is far below socket.request.max.bytes but above Kafka's
+        # sasl.server.max.receive.size (512 KiB): refused on the size alone.
+        c.send_raw(struct.pack(">i", 600 * 1024))
+        assert c.closed_by_peer()
+    with login(users_broker.sasl_user) as c:  # after login the ordinary limit applies
+        c.send_raw(c.frame(kproto.API_METADATA, 1, struct.pack(">i", 1) +
+                           kproto.string("x" * 30000) + b"\0" * (600 * 1024)))
+        assert c.recv_response() is not None
+
+
+def test_legacy_v0_short_bare_token_is_checked(users_broker):
+    # "\0a\0b" is 4 bytes, shorter than any request header: still a login attempt.
+    with kproto.Conn(HOST, users_broker.sasl_ui) as c:
+        assert handshake(c, version=0) == (0, ["PLAIN"])
+        c.send_raw(struct.pack(">i", 4) + b"\0a\0b")
+        assert c.closed_by_peer()
+    time.sleep(0.1)
+    with open(users_broker.log_path, "rb") as f:
+        log = f.read()
+    assert log.count(b"Failed authentication") >= 1 and b"invalid request size 4 " not in log
+
+
 def test_legacy_v0_wrong_password_closes(users_broker):
     with kproto.Conn(HOST, users_broker.sasl_ui) as c:
         assert handshake(c, version=0) == (0, ["PLAIN"])
