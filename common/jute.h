@@ -7,8 +7,8 @@
  * int32 count (-1 null) + elements; all big-endian. Facts from
  * zookeeper.jute and ZooDefs / KeeperException.
  */
-#ifndef KAVKA_MS_JUTE_H
-#define KAVKA_MS_JUTE_H
+#ifndef KAVKA_JUTE_H
+#define KAVKA_JUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
