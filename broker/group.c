@@ -607,6 +607,8 @@ static void join_reply(struct kreq *req, int16_t err, struct group *g, const cha
         rs.protocol_name = kstr_c(g->protocol ? g->protocol : "");
         rs.leader = kstr_c(g->leader ? g->leader : "");
     }
+    /* Members sent in Stable: the leader must not assign again (v9). */
+    rs.skip_assignment = g && err == KERR_NONE && with_members && g->state == GS_STABLE;
     if (g && err == KERR_NONE && with_members) {
         rs.members = karena_calloc(&req->arena, (size_t)g->nmembers + 1, sizeof *rs.members);
         int32_t n = 0;
@@ -653,16 +655,18 @@ static void add_and_rebalance(struct group *g, struct gmember *m, struct kreq *r
 }
 
 /* A static member rejoining with a new incarnation (empty member id):
- * the old member id is fenced and replaced. In a stable group whose
- * metadata did not change, the member gets the current generation back
- * without a rebalance (KIP-345). */
+ * the old member id is fenced and replaced. In a stable group whose chosen
+ * protocol stays the same, the member gets the current generation back
+ * without a rebalance (KIP-345), as in Kafka's updateStaticMemberAndRebalance.
+ * A leader learns it is one; from v9 it also gets the members with
+ * skip_assignment, older versions get none (the group keeps its assignment
+ * either way: SyncGroup in Stable hands out the stored one). */
 static int16_t static_rejoin(struct kreq *req, const struct kp_join_group_req *rq,
                              struct group *g, struct gmember *m, int32_t rebalance_ms)
 {
     char *id = member_id_make(rq->group_instance_id);
     if (!id)
         return KERR_UNKNOWN_SERVER_ERROR;
-    bool same = member_matches(m, rq);
     bool was_leader = g->leader && strcmp(g->leader, m->id) == 0;
     if (m->join_req)
         join_answer(m, KERR_FENCED_INSTANCE_ID);
@@ -677,10 +681,12 @@ static int16_t static_rejoin(struct kreq *req, const struct kp_join_group_req *r
     }
     if (member_update(m, req, rq, rebalance_ms) != 0)
         return KERR_UNKNOWN_SERVER_ERROR;
-    if (g->state == GS_STABLE && same && !was_leader) {
+    const char *next = g->state == GS_STABLE ? select_protocol(g) : NULL;
+    if (next && g->protocol && strcmp(next, g->protocol) == 0) {
         hb_schedule(m);
         group_persist(g);
-        join_reply(req, KERR_NONE, g, m->id, false);
+        bool members = was_leader && req->api_version >= 9;
+        join_reply(req, KERR_NONE, g, m->id, members);
         return KERR_NONE;
     }
     if (g->state == GS_PREPARING) {

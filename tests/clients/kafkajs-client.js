@@ -9,7 +9,7 @@
 //       prints one line per record: {"p", "o", "k", "v", "h", "ts"}
 //   node kafkajs-client.js BOOTSTRAP group TOPIC GROUP
 //       a group member until killed: prints {"assigned": [partitions]} after each
-//       join and {"p", "o", "v"} per record; offsets auto-committed every 100 ms
+//       join and {"p", "o", "v" (text)} per record; offsets auto-committed every 100 ms
 //   KAVKA_KAFKAJS_SASL (JSON of kafkajs' `sasl` option) in the environment turns SASL on.
 //
 // kafkajs has no assign(): consuming always joins a consumer group.
@@ -126,7 +126,7 @@ async function group() {
   await consumer.run({
     autoCommitInterval: 100,
     eachMessage: async ({ partition, message }) => {
-      say({ p: partition, o: Number(message.offset), v: b64(message.value) });
+      say({ p: partition, o: Number(message.offset), v: message.value.toString() });
     },
   });
   await new Promise(() => {}); // until killed

@@ -363,8 +363,8 @@ def test_consumer_groups_cli(gbroker):
     try:
         wait_for("all consumed", lambda: len(member.got()) == 120, 60, [member])
         wait_for("committed", lambda: sum(committed(bs, group, topic).values()) == 120, 20, [member])
-        produce(bs, topic, ["d%04d" % i for i in range(6)])  # lag: whatever is not read yet
         os.killpg(member.proc.pid, signal.SIGSTOP)  # frozen: stays a member, reads nothing more
+        produce(bs, topic, ["d%04d" % i for i in range(6)])  # one record of lag per partition
         out = _groups_cli(bs, "--describe", "--group", group)
         rows = [line.split() for line in out.splitlines() if line.startswith(group)]
         assert len(rows) == PARTITIONS, out
