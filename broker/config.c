@@ -68,6 +68,8 @@ static const struct config_key keys[] = {
     KSTR("security.inter.broker.protocol", F(security_inter_broker_protocol), "PLAINTEXT",
          "PLAINTEXT,SSL,SASL_PLAINTEXT,SASL_SSL", R,
          "Protocol for inter-broker traffic; not to be set together with inter.broker.listener.name."),
+    KSTR("inter.broker.protocol.version", NF, "3.9-IV0", NULL, R,
+         "Inter-broker protocol version; recorded (single node). Tools read it to tell the Kafka version."),
 
     /* storage */
     KSTR("log.dirs", NF, NULL, NULL, H,
@@ -209,6 +211,27 @@ static const struct config_key keys[] = {
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+/* Keys that may be changed at runtime with AlterConfigs (Kafka's "per-broker"
+ * / "cluster-wide" update modes), limited to those kavka re-applies without a
+ * restart (see admin_configs.c). Every other key is read-only. */
+static const char *const dynamic_keys[] = {
+    "log.segment.bytes", "log.roll.ms", "log.roll.hours", "log.retention.ms",
+    "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
+    "log.flush.interval.messages", "log.flush.interval.ms", "log.index.interval.bytes",
+    "log.cleanup.policy", "log.cleaner.min.cleanable.ratio", "log.preallocate",
+    "log.message.timestamp.type", "compression.type", "message.max.bytes",
+    "min.insync.replicas", "unclean.leader.election.enable", "num.io.threads",
+    "num.network.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir",
+};
+
+bool broker_config_dynamic(const char *name)
+{
+    for (size_t i = 0; i < sizeof dynamic_keys / sizeof dynamic_keys[0]; i++)
+        if (strcmp(dynamic_keys[i], name) == 0)
+            return true;
+    return false;
+}
 
 /* Keys with these prefixes are kept without a warning: per-listener
  * overrides and TLS/SASL settings are looked up by name later. */

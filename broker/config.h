@@ -99,6 +99,8 @@ const struct config_key *broker_config_key(size_t i);
 /* The entry for `name`, or NULL if kavka does not know the key. */
 const struct config_key *broker_config_find(const char *name);
 const char *config_type_name(enum config_type t);
+/* May `name` be changed at runtime (AlterConfigs)? Otherwise read-only. */
+bool broker_config_dynamic(const char *name);
 
 /* ---------------- the loaded configuration ---------------- */
 

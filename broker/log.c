@@ -919,6 +919,14 @@ void plog_delete(struct plog *l)
 
 /* ---------------- accessors ---------------- */
 
+/* Topic configs altered at runtime: later appends, rolls, flushes and
+ * retention checks use the new values; nothing already written changes. */
+void plog_set_config(struct plog *l, const struct plog_config *cfg)
+{
+    l->cfg = *cfg;
+    normalize_config(&l->cfg);
+}
+
 int64_t plog_start_offset(const struct plog *l) { return l->start; }
 int64_t plog_end_offset(const struct plog *l) { return l->end; }
 int plog_segment_count(const struct plog *l) { return l->nsegs; }

@@ -57,6 +57,10 @@ void plog_close(struct plog *l);
 /* Close and remove the directory with everything in it (topic deletion). */
 void plog_delete(struct plog *l);
 
+/* Replace the log's settings (AlterConfigs); takes effect from the next
+ * append, roll, flush or retention check. */
+void plog_set_config(struct plog *l, const struct plog_config *cfg);
+
 int64_t plog_start_offset(const struct plog *l);
 int64_t plog_end_offset(const struct plog *l);    /* log end offset (LEO) */
 int64_t plog_size_bytes(const struct plog *l);    /* all segments */

@@ -24,49 +24,87 @@
 
 #define META_FILE "kavka-topics.json"
 
-/* Topic-level configs Kafka knows, with the broker key that supplies the
- * default. Values are validated by kind. */
-enum tkind { TK_LONG, TK_INT, TK_STR, TK_BOOL, TK_DOUBLE };
-static const struct tdef {
-    const char *name;
-    enum tkind kind;
-    int64_t min;
-} tdefs[] = {
-    { "cleanup.policy", TK_STR, 0 },
-    { "compression.type", TK_STR, 0 },
-    { "delete.retention.ms", TK_LONG, 0 },
-    { "file.delete.delay.ms", TK_LONG, 0 },
-    { "flush.messages", TK_LONG, 1 },
-    { "flush.ms", TK_LONG, 0 },
-    { "index.interval.bytes", TK_INT, 0 },
-    { "local.retention.bytes", TK_LONG, -2 },
-    { "local.retention.ms", TK_LONG, -2 },
-    { "max.compaction.lag.ms", TK_LONG, 1 },
-    { "max.message.bytes", TK_INT, 0 },
-    { "message.downconversion.enable", TK_BOOL, 0 },
-    { "message.timestamp.after.max.ms", TK_LONG, 0 },
-    { "message.timestamp.before.max.ms", TK_LONG, 0 },
-    { "message.timestamp.difference.max.ms", TK_LONG, 0 },
-    { "message.timestamp.type", TK_STR, 0 },
-    { "min.cleanable.dirty.ratio", TK_DOUBLE, 0 },
-    { "min.compaction.lag.ms", TK_LONG, 0 },
-    { "min.insync.replicas", TK_INT, 1 },
-    { "preallocate", TK_BOOL, 0 },
-    { "remote.storage.enable", TK_BOOL, 0 },
-    { "retention.bytes", TK_LONG, -1 },
-    { "retention.ms", TK_LONG, -1 },
-    { "segment.bytes", TK_INT, 14 },
-    { "segment.index.bytes", TK_INT, 4 },
-    { "segment.jitter.ms", TK_LONG, 0 },
-    { "segment.ms", TK_LONG, 1 },
-    { "unclean.leader.election.enable", TK_BOOL, 0 },
-    { "follower.replication.throttled.replicas", TK_STR, 0 },
-    { "leader.replication.throttled.replicas", TK_STR, 0 },
+/* Topic-level configs Kafka knows (LogConfig), with the broker keys that
+ * supply their default (Kafka's ServerTopicConfigSynonyms), most precise
+ * first; "key:N" means the broker value is multiplied by N (hours -> ms).
+ * `dflt` is Kafka's default where kavka's config table lacks the broker key.
+ * DescribeConfigs (admin_configs.c) and validation both walk this table. */
+#define TSTR TCK_STRING
+static const struct topic_config_def tdefs[] = {
+    { "cleanup.policy", TCK_LIST, 0, "log.cleanup.policy", "delete",
+      "How old segments are discarded: delete (compact is not implemented)." },
+    { "compression.type", TSTR, 0, "compression.type", "producer",
+      "Compression of stored batches; producer keeps the producer's codec." },
+    { "delete.retention.ms", TCK_LONG, 0, NULL, "86400000",
+      "How long delete tombstones are kept on compacted topics (recorded)." },
+    { "file.delete.delay.ms", TCK_LONG, 0, NULL, "60000",
+      "Delay before a deleted segment file is removed (recorded)." },
+    { "flush.messages", TCK_LONG, 1, "log.flush.interval.messages", NULL,
+      "fsync the partition after this many messages." },
+    { "flush.ms", TCK_LONG, 0, "log.flush.interval.ms,log.flush.scheduler.interval.ms", NULL,
+      "fsync the partition after this time." },
+    { "follower.replication.throttled.replicas", TCK_LIST, 0, NULL, "",
+      "Replicas whose follower replication is throttled (recorded)." },
+    { "index.interval.bytes", TCK_INT, 0, "log.index.interval.bytes", NULL,
+      "Bytes of records between two offset-index entries." },
+    { "leader.replication.throttled.replicas", TCK_LIST, 0, NULL, "",
+      "Replicas whose leader replication is throttled (recorded)." },
+    { "local.retention.bytes", TCK_LONG, -2, NULL, "-2",
+      "Local retention with tiered storage (recorded)." },
+    { "local.retention.ms", TCK_LONG, -2, NULL, "-2",
+      "Local retention with tiered storage (recorded)." },
+    { "max.compaction.lag.ms", TCK_LONG, 1, NULL, "9223372036854775807",
+      "Longest time a record stays uncompacted (recorded)." },
+    { "max.message.bytes", TCK_INT, 0, "message.max.bytes", NULL,
+      "Largest record batch accepted for the topic." },
+    { "message.downconversion.enable", TCK_BOOL, 0, NULL, "true",
+      "Down-conversion for old fetch versions (recorded)." },
+    { "message.timestamp.after.max.ms", TCK_LONG, 0, NULL, "9223372036854775807",
+      "How far in the future a CreateTime timestamp may be (recorded)." },
+    { "message.timestamp.before.max.ms", TCK_LONG, 0, NULL, "9223372036854775807",
+      "How far in the past a CreateTime timestamp may be (recorded)." },
+    { "message.timestamp.difference.max.ms", TCK_LONG, 0, NULL, "9223372036854775807",
+      "Deprecated form of message.timestamp.before.max.ms (recorded)." },
+    { "message.timestamp.type", TSTR, 0, "log.message.timestamp.type", NULL,
+      "Record timestamps: CreateTime (LogAppendTime is not implemented)." },
+    { "min.cleanable.dirty.ratio", TCK_DOUBLE, 0, "log.cleaner.min.cleanable.ratio", NULL,
+      "Dirty ratio that makes a log eligible for cleaning (recorded)." },
+    { "min.compaction.lag.ms", TCK_LONG, 0, NULL, "0",
+      "Shortest time a record stays uncompacted (recorded)." },
+    { "min.insync.replicas", TCK_INT, 1, "min.insync.replicas", NULL,
+      "Replicas that must acknowledge an acks=all produce." },
+    { "preallocate", TCK_BOOL, 0, "log.preallocate", NULL,
+      "Preallocate segment files (recorded)." },
+    { "remote.storage.enable", TCK_BOOL, 0, NULL, "false",
+      "Tiered storage (recorded)." },
+    { "retention.bytes", TCK_LONG, -1, "log.retention.bytes", NULL,
+      "Delete old segments while the partition is larger than this; -1 = unlimited." },
+    { "retention.ms", TCK_LONG, -1,
+      "log.retention.ms,log.retention.minutes:60000,log.retention.hours:3600000", NULL,
+      "Delete segments older than this; -1 = unlimited." },
+    { "segment.bytes", TCK_INT, 14, "log.segment.bytes", NULL,
+      "Maximum size of one segment file." },
+    { "segment.index.bytes", TCK_INT, 4, "log.index.size.max.bytes", NULL,
+      "Maximum size of an offset index file." },
+    { "segment.jitter.ms", TCK_LONG, 0, NULL, "0",
+      "Random jitter subtracted from segment.ms (recorded)." },
+    { "segment.ms", TCK_LONG, 1, "log.roll.ms,log.roll.hours:3600000", NULL,
+      "Roll a new segment after this time." },
+    { "unclean.leader.election.enable", TCK_BOOL, 0, "unclean.leader.election.enable", NULL,
+      "Allow out-of-sync replicas to become leader (recorded: one replica)." },
 };
+#define NTDEFS (sizeof tdefs / sizeof tdefs[0])
 
-static const struct tdef *tdef_find(const char *name)
+size_t topic_config_ndefs(void) { return NTDEFS; }
+
+const struct topic_config_def *topic_config_def_at(size_t i)
 {
-    for (size_t i = 0; i < sizeof tdefs / sizeof tdefs[0]; i++)
+    return i < NTDEFS ? &tdefs[i] : NULL;
+}
+
+const struct topic_config_def *topic_config_def_find(const char *name)
+{
+    for (size_t i = 0; i < NTDEFS; i++)
         if (strcmp(tdefs[i].name, name) == 0)
             return &tdefs[i];
     return NULL;
@@ -85,7 +123,7 @@ static bool parse_long(const char *s, int64_t *out)
 
 int topic_config_check(const char *name, const char *value, char *err, size_t errlen)
 {
-    const struct tdef *d = tdef_find(name);
+    const struct topic_config_def *d = topic_config_def_find(name);
     if (!d) {
         snprintf(err, errlen, "Unknown topic config name: %s", name);
         return KERR_INVALID_CONFIG;
@@ -96,22 +134,22 @@ int topic_config_check(const char *name, const char *value, char *err, size_t er
     }
     int64_t v;
     switch (d->kind) {
-    case TK_LONG:
-    case TK_INT:
+    case TCK_LONG:
+    case TCK_INT:
         if (!parse_long(value, &v) || v < d->min ||
-            (d->kind == TK_INT && v > INT32_MAX)) {
+            (d->kind == TCK_INT && v > INT32_MAX)) {
             snprintf(err, errlen, "Invalid value %s for configuration %s", value, name);
             return KERR_INVALID_CONFIG;
         }
         break;
-    case TK_BOOL:
+    case TCK_BOOL:
         if (strcmp(value, "true") && strcmp(value, "false")) {
             snprintf(err, errlen, "Invalid value %s for configuration %s: Expected value to be either true or false",
                      value, name);
             return KERR_INVALID_CONFIG;
         }
         break;
-    case TK_DOUBLE: {
+    case TCK_DOUBLE: {
         char *end;
         strtod(value, &end);
         if (end == value || *end) {
@@ -120,7 +158,8 @@ int topic_config_check(const char *name, const char *value, char *err, size_t er
         }
         break;
     }
-    case TK_STR:
+    case TCK_STRING:
+    case TCK_LIST:
         break;
     }
     if (strcmp(name, "cleanup.policy") == 0 && strcmp(value, "delete") != 0) {
@@ -225,26 +264,32 @@ static void rebuild_producer(const struct rb_header *h, void *arg)
     pstate_update(arg, &b);
 }
 
+static int open_partition(struct topics *ts, struct topic *t, int32_t i)
+{
+    char dir[4096];
+    part_dir(ts, t, i, dir, sizeof dir);
+    t->parts[i].topic = t;
+    t->parts[i].id = i;
+    if (plog_open(dir, &t->lcfg, &t->parts[i].log) != 0) {
+        KLOG_ERROR("cannot open partition log %s", dir);
+        return -1;
+    }
+    t->parts[i].producers = pstate_new();
+    if (!t->parts[i].producers)
+        return -1;
+    plog_scan(t->parts[i].log, rebuild_producer, t->parts[i].producers);
+    return 0;
+}
+
 static int topic_open_logs(struct topics *ts, struct topic *t)
 {
     effective_log_config(ts, t);
     t->parts = calloc((size_t)t->nparts, sizeof *t->parts);
     if (!t->parts)
         return -1;
-    for (int32_t i = 0; i < t->nparts; i++) {
-        char dir[4096];
-        part_dir(ts, t, i, dir, sizeof dir);
-        t->parts[i].topic = t;
-        t->parts[i].id = i;
-        if (plog_open(dir, &t->lcfg, &t->parts[i].log) != 0) {
-            KLOG_ERROR("cannot open partition log %s", dir);
+    for (int32_t i = 0; i < t->nparts; i++)
+        if (open_partition(ts, t, i) != 0)
             return -1;
-        }
-        t->parts[i].producers = pstate_new();
-        if (!t->parts[i].producers)
-            return -1;
-        plog_scan(t->parts[i].log, rebuild_producer, t->parts[i].producers);
-    }
     return 0;
 }
 
@@ -419,6 +464,20 @@ struct partition *topics_partition(struct topics *ts, struct kstr name, int32_t 
     return &t->parts[part];
 }
 
+int topics_check_writable(const struct topics *ts, char *err, size_t errlen)
+{
+    if (!ts->writable || ts->writable(ts->hook_arg))
+        return KERR_NONE;
+    snprintf(err, errlen, "The metastore is unreachable: metadata changes wait until it is back.");
+    return KERR_NOT_CONTROLLER;
+}
+
+void topics_notify(struct topics *ts, const struct topic *t, enum topic_change what)
+{
+    if (ts->changed)
+        ts->changed(ts->hook_arg, t, what);
+}
+
 int topics_create(struct topics *ts, struct kstr name, int32_t nparts, int16_t rf,
                   const struct tconfig *cfgs, int ncfgs, bool validate_only,
                   struct topic **out, char *err, size_t errlen)
@@ -452,6 +511,9 @@ int topics_create(struct topics *ts, struct kstr name, int32_t nparts, int16_t r
     }
     if (validate_only)
         return KERR_NONE;
+    int w = topics_check_writable(ts, err, errlen);
+    if (w)
+        return w;
 
     struct topic *t = calloc(1, sizeof *t);
     if (!t)
@@ -488,6 +550,7 @@ int topics_create(struct topics *ts, struct kstr name, int32_t nparts, int16_t r
         return KERR_KAFKA_STORAGE_ERROR;
     }
     KLOG_INFO("created topic %s with %d partitions", t->name, t->nparts);
+    topics_notify(ts, t, TOPIC_CREATED);
     if (out)
         *out = t;
     return KERR_NONE;
@@ -501,6 +564,10 @@ int topics_delete(struct topics *ts, struct topic *t)
             idx = i;
     if (idx < 0)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    char err[128];
+    int w = topics_check_writable(ts, err, sizeof err);
+    if (w)
+        return w;
     memmove(&ts->v[idx], &ts->v[idx + 1], sizeof *ts->v * (size_t)(ts->n - idx - 1));
     ts->n--;
     if (topics_save(ts) != 0) {
@@ -508,6 +575,7 @@ int topics_delete(struct topics *ts, struct topic *t)
         return KERR_KAFKA_STORAGE_ERROR;
     }
     KLOG_INFO("deleted topic %s", t->name);
+    topics_notify(ts, t, TOPIC_DELETED);
     topic_free(t, true);
     return KERR_NONE;
 }
@@ -530,4 +598,103 @@ void topics_housekeeping(struct topics *ts, int64_t now)
             }
         }
     }
+}
+
+/* Recompute a topic's log settings and hand them to its open partitions. */
+static void topic_apply_config(struct topics *ts, struct topic *t)
+{
+    effective_log_config(ts, t);
+    for (int32_t p = 0; p < t->nparts; p++)
+        if (t->parts[p].log)
+            plog_set_config(t->parts[p].log, &t->lcfg);
+}
+
+void topics_reconfigure(struct topics *ts)
+{
+    for (int i = 0; i < ts->n; i++)
+        topic_apply_config(ts, ts->v[i]);
+}
+
+static void tconfigs_free(struct tconfig *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n)
+{
+    struct tconfig *nv = calloc((size_t)n + 1, sizeof *nv);
+    if (!nv)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int i = 0; i < n; i++) {
+        nv[i].name = strdup(cfgs[i].name);
+        nv[i].value = strdup(cfgs[i].value ? cfgs[i].value : "");
+        if (!nv[i].name || !nv[i].value) {
+            tconfigs_free(nv, i + 1);
+            return KERR_UNKNOWN_SERVER_ERROR;
+        }
+    }
+    struct tconfig *old = t->configs;
+    int nold = t->nconfigs;
+    t->configs = nv;
+    t->nconfigs = n;
+    if (topics_save(ts) != 0) {
+        /* Keep serving with the old overrides: the file still has them. */
+        t->configs = old;
+        t->nconfigs = nold;
+        tconfigs_free(nv, n);
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    tconfigs_free(old, nold);
+    topic_apply_config(ts, t);
+    KLOG_INFO("topic %s: %d config override(s) now", t->name, n);
+    return KERR_NONE;
+}
+
+int topics_add_partitions(struct topics *ts, struct topic *t, int32_t count, char *err,
+                          size_t errlen)
+{
+    int32_t old = t->nparts;
+    if (count <= old) {
+        snprintf(err, errlen, "Topic currently has %d partitions, which is higher than the "
+                 "requested %d.", old, count);
+        return KERR_INVALID_PARTITIONS;
+    }
+    /* Fetch waiters compare partitions by address only, so moving the
+     * array costs a parked fetch at most its wait time. */
+    struct partition *np = realloc(t->parts, sizeof *np * (size_t)count);
+    if (!np)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    memset(np + old, 0, sizeof *np * (size_t)(count - old));
+    t->parts = np;
+    for (int32_t i = 0; i < old; i++)
+        np[i].topic = t;
+    for (int32_t i = old; i < count; i++) {
+        if (open_partition(ts, t, i) != 0) {
+            for (int32_t k = old; k <= i; k++) {
+                pstate_free(np[k].producers);
+                if (np[k].log)
+                    plog_delete(np[k].log);
+            }
+            snprintf(err, errlen, "Storage error while adding partitions");
+            return KERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    /* Logs first, then metadata: a crash between leaves empty directories
+     * that the next start ignores, never metadata naming missing logs. */
+    t->nparts = count;
+    if (topics_save(ts) != 0) {
+        for (int32_t k = old; k < count; k++) {
+            pstate_free(np[k].producers);
+            plog_delete(np[k].log);
+        }
+        t->nparts = old;
+        snprintf(err, errlen, "Storage error while adding partitions");
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    KLOG_INFO("topic %s: partitions %d -> %d", t->name, old, count);
+    return KERR_NONE;
 }

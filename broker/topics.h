@@ -41,13 +41,26 @@ struct topic {
     struct plog_config lcfg;   /* effective log settings */
 };
 
+/* What topics_* tell the metastore mirror (cluster.c) after a change. */
+enum topic_change { TOPIC_CREATED, TOPIC_DELETED, TOPIC_CONFIG_CHANGED, TOPIC_PARTITIONS_ADDED };
+
 struct topics {
     char *dir;
     const struct broker_config *cfg;
     struct topic **v;
     int n;
     int64_t last_retention_ms;
+    /* Optional hooks: `writable` refuses metadata changes while it says no
+     * (the metastore is unreachable: KERR_NOT_CONTROLLER, retriable);
+     * `changed` hears every change made. */
+    bool (*writable)(void *arg);
+    void (*changed)(void *arg, const struct topic *t, enum topic_change what);
+    void *hook_arg;
 };
+
+/* Refuse a metadata change now? Sets err. */
+int topics_check_writable(const struct topics *ts, char *err, size_t errlen);
+void topics_notify(struct topics *ts, const struct topic *t, enum topic_change what);
 
 int topics_open(struct topics *ts, const struct broker_config *cfg);
 void topics_close(struct topics *ts);
@@ -59,6 +72,21 @@ struct partition *topics_partition(struct topics *ts, struct kstr name, int32_t 
 /* Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool topic_name_valid(struct kstr name);
 
+/* The topic-level configs Kafka knows (topics.c's table). */
+enum topic_config_kind { TCK_LONG, TCK_INT, TCK_STRING, TCK_BOOL, TCK_DOUBLE, TCK_LIST };
+struct topic_config_def {
+    const char *name;
+    enum topic_config_kind kind;
+    int64_t min;            /* numeric kinds */
+    const char *synonyms;   /* broker keys giving the default, most precise first,
+                               comma-separated, "key:N" = value times N; or NULL */
+    const char *dflt;       /* Kafka's default when no synonym applies */
+    const char *doc;
+};
+size_t topic_config_ndefs(void);
+const struct topic_config_def *topic_config_def_at(size_t i);
+const struct topic_config_def *topic_config_def_find(const char *name);
+
 /* Validate a topic config (name known to Kafka, value well-formed).
  * Returns KERR_NONE or KERR_INVALID_CONFIG with a message in err. */
 int topic_config_check(const char *name, const char *value, char *err, size_t errlen);
@@ -69,6 +97,17 @@ int topics_create(struct topics *ts, struct kstr name, int32_t nparts, int16_t r
                   const struct tconfig *cfgs, int ncfgs, bool validate_only,
                   struct topic **out, char *err, size_t errlen);
 int topics_delete(struct topics *ts, struct topic *t);
+
+/* Replace a topic's overrides (already validated with topic_config_check),
+ * persist them and apply them to its partitions. Returns a Kafka error. */
+int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n);
+
+/* Re-derive every topic's log settings after broker defaults changed. */
+void topics_reconfigure(struct topics *ts);
+
+/* Grow a topic to `count` partitions (more than it has), persisted. */
+int topics_add_partitions(struct topics *ts, struct topic *t, int32_t count, char *err,
+                          size_t errlen);
 
 /* Effective value of a topic config: override or the broker default. */
 const char *topic_config_value(const struct topic *t, const char *name);
