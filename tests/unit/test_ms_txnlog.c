@@ -182,3 +182,37 @@ Test(txnlog, corrupt_snapshot_falls_back)
     cr_assert_not_null(tree_getc(&db.tree, "/n4"));
     db_free(&db);
 }
+
+static int count_files(const char *prefix)
+{
+    int64_t *z;
+    int n = txnlog_list(dir, prefix, &z);
+    free(z);
+    return n;
+}
+
+Test(txnlog, autopurge_keeps_what_recovery_needs)
+{
+    struct ms_db db;
+    cr_assert_eq(db_init(&db), 0);
+    struct txnlog l = { 0 };
+    for (int i = 1; i <= 5; i++) {
+        /* log.<10i+1> holds the txns after snapshot.<10i> */
+        db.last_zxid = 10 * i;
+        cr_assert_eq(snapshot_write(&db, dir), 0);
+        cr_assert_eq(i == 1 ? txnlog_open(&l, dir, 10 * i + 1) : txnlog_roll(&l, 10 * i + 1), 0);
+    }
+    txnlog_close(&l);
+    db_free(&db);
+    cr_assert_eq(count_files("snapshot."), 5);
+    cr_assert_eq(count_files("log."), 5);
+    /* snapshots 30, 40, 50 stay; so does log.21, the newest log starting at
+     * or before snapshot 30 (it could hold txns after 30), as in ZooKeeper */
+    cr_assert_eq(snapshot_purge(dir, dir, 3), 3);
+    cr_assert_eq(count_files("snapshot."), 3);
+    cr_assert_eq(count_files("log."), 4);
+    cr_assert_eq(snapshot_purge(dir, dir, 1), 0, "at least 3 snapshots are always kept");
+    cr_assert_eq(db_recover(&db, dir, dir), 0);
+    cr_assert_eq(db.last_zxid, 50);
+    db_free(&db);
+}
