@@ -379,6 +379,18 @@ static void handle_connect(struct ms_conn *c, const uint8_t *p, size_t n)
 
 /* ---------------- reading ---------------- */
 
+/* Request processing time for the 4lw figures (ms; the fsync wait of
+ * writes is not included). */
+static void note_latency(struct ms_server *s, int64_t ms)
+{
+    if (s->lat_count == 0 || ms < s->lat_min)
+        s->lat_min = ms;
+    if (ms > s->lat_max)
+        s->lat_max = ms;
+    s->lat_total += ms;
+    s->lat_count++;
+}
+
 static void handle_frame(struct ms_conn *c, const uint8_t *p, size_t n)
 {
     c->recv++;
@@ -396,9 +408,11 @@ static void handle_frame(struct ms_conn *c, const uint8_t *p, size_t n)
         ms_conn_close_after_flush(c);
         return;
     }
+    int64_t t0 = ms_now_mono();
     if (c->sess)
-        c->sess->expire_at = ms_now_mono() + c->sess->timeout;
+        c->sess->expire_at = t0 + c->sess->timeout;
     ms_handle_request(c, xid, type, &r);
+    note_latency(c->srv, ms_now_mono() - t0);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
