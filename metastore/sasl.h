@@ -5,7 +5,8 @@
  * section (the login module class named there is not checked). A client
  * starts with an empty token; the server answers with a DIGEST-MD5
  * challenge (realm "zk-sasl-md5"), checks the client's response and sends
- * rspauth; on success the connection gains the id sasl:<name>.
+ * rspauth; on success the connection gains the id sasl:<name>. PLAIN is
+ * accepted too: a non-empty first token is read as a PLAIN message.
  */
 #ifndef KAVKA_MS_SASL_H
 #define KAVKA_MS_SASL_H

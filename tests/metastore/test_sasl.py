@@ -61,9 +61,9 @@ def test_zkcli_right_and_wrong_password(make_server, tmp_path):
     assert "AuthFailed" in out or "ConnectionLoss" in out
 
 
-def kazoo_sasl(srv, password):
+def kazoo_sasl(srv, password, mechanism="DIGEST-MD5"):
     zk = KazooClient(hosts=srv.hosts, timeout=5, sasl_options={
-        "mechanism": "DIGEST-MD5", "username": "kafka", "password": password})
+        "mechanism": mechanism, "username": "kafka", "password": password})
     zk.start(timeout=10)
     return zk
 
@@ -100,3 +100,16 @@ def test_sasl_required_refuses_anonymous(make_server, tmp_path):
         raw.reply()
     out = zkcli(srv.hosts, ["get /data"])
     assert "secret" not in out
+
+
+def test_kazoo_plain(make_server, tmp_path):
+    srv = jaas_server(make_server, tmp_path, {"requireClientAuthScheme": "sasl"})
+    zk = kazoo_sasl(srv, "kafkapw", "PLAIN")
+    zk.create("/plain", b"p")
+    assert zk.get("/plain")[0] == b"p"
+    zk.stop()
+    srv2 = jaas_server(make_server, tmp_path)  # SASL optional: a failure is AUTHFAILED
+    bad = kazoo_sasl(srv2, "wrong", "PLAIN")
+    with pytest.raises(AuthFailedError):
+        bad.get("/")
+    bad.stop()
