@@ -91,6 +91,8 @@ struct broker {
     int64_t conns_total;
     struct groups *groups;        /* group coordinator (group.h) */
     int64_t pid_next, pid_limit;  /* producer ids: next free, end of reserved block */
+    struct dynconfig *dyn;        /* dynamic broker configs (admin.h) */
+    struct cluster *cluster;      /* metastore registration (cluster.h), or NULL */
 };
 
 /* A request handler. It reads req->body, and either answers at once with
@@ -126,6 +128,9 @@ int broker_listeners(const struct broker_config *c, struct blistener **out, int 
                      char *err, size_t errlen);
 void broker_listeners_free(struct blistener *v, int n);
 
+/* Kafka's cluster id: 16 random bytes as Kafka's Uuid text (main.c). */
+void new_cluster_id(char out[23]);
+
 /* Server lifecycle (server.c). */
 int broker_start(struct broker *b);
 void broker_stop(struct broker *b);
@@ -159,5 +164,17 @@ int h_offset_delete(struct kreq *req);
 int h_describe_groups(struct kreq *req);
 int h_list_groups(struct kreq *req);
 int h_delete_groups(struct kreq *req);
+/* Admin and introspection (admin_configs.c, admin_cluster.c, admin_partitions.c). */
+int h_describe_configs(struct kreq *req);
+int h_alter_configs(struct kreq *req);
+int h_incremental_alter_configs(struct kreq *req);
+int h_create_partitions(struct kreq *req);
+int h_delete_records(struct kreq *req);
+int h_offset_for_leader_epoch(struct kreq *req);
+int h_describe_cluster(struct kreq *req);
+int h_describe_log_dirs(struct kreq *req);
+int h_describe_producers(struct kreq *req);
+int h_describe_acls(struct kreq *req);
+int h_list_partition_reassignments(struct kreq *req);
 
 #endif

@@ -30,10 +30,21 @@ const struct khandler khandlers[] = {
     { 18, 0, 4, h_api_versions },
     { 19, 0, 7, h_create_topics },
     { 20, 0, 6, h_delete_topics },
+    { 21, 0, 2, h_delete_records },
     { 22, 0, 5, h_init_producer_id },
+    { 23, 0, 4, h_offset_for_leader_epoch },
+    { 29, 0, 3, h_describe_acls },
+    { 32, 0, 4, h_describe_configs },
+    { 33, 0, 2, h_alter_configs },
+    { 35, 0, 4, h_describe_log_dirs },
     { 36, 0, 2, h_sasl_authenticate },
+    { 37, 0, 3, h_create_partitions },
     { 42, 0, 2, h_delete_groups },
+    { 44, 0, 1, h_incremental_alter_configs },
+    { 46, 0, 0, h_list_partition_reassignments },
     { 47, 0, 0, h_offset_delete },
+    { 60, 0, 1, h_describe_cluster },
+    { 61, 0, 0, h_describe_producers },
 };
 const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
 

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "admin.h"
 #include "config.h"
 #include "klog.h"
 #include "properties.h"
+#include "cluster.h"
 #include "group.h"
 #include "topics.h"
 
@@ -26,67 +28,63 @@ static void usage(void)
 }
 
 /* Kafka's cluster id: 16 random bytes, URL-safe base64 without padding. */
-static void new_cluster_id(char out[23])
+void new_cluster_id(char out[23])
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t id[16];
     RAND_bytes(id, sizeof id);
-    int o = 0;
-    for (int i = 0; i < 16; i += 3) {
-        uint32_t v = (uint32_t)id[i] << 16;
-        if (i + 1 < 16)
-            v |= (uint32_t)id[i + 1] << 8;
-        if (i + 2 < 16)
-            v |= id[i + 2];
-        out[o++] = b64[(v >> 18) & 63];
-        out[o++] = b64[(v >> 12) & 63];
-        if (i + 1 < 16)
-            out[o++] = b64[(v >> 6) & 63];
-        if (i + 2 < 16)
-            out[o++] = b64[v & 63];
-    }
-    out[o] = 0;
+    kuuid_b64(id, out);
 }
 
 /* meta.properties in the log dir, as Kafka writes it: the cluster id is
- * made once and kept; a log dir of another broker id is refused. */
-static int load_meta(struct broker *b)
+ * made once and kept; a log dir of another broker id is refused. Reading
+ * leaves b->cluster_id empty when the file does not exist yet: with a
+ * metastore the id comes from there (cluster.c), else write_meta makes one. */
+static int read_meta(struct broker *b)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/meta.properties", b->cfg->log_dirs);
+    b->cluster_id[0] = 0;
+    if (access(path, F_OK) != 0)
+        return 0;
     struct props p = { 0 };
     char err[256];
-    if (access(path, F_OK) == 0) {
-        if (props_parse_file(&p, path, err, sizeof err) != 0) {
-            KLOG_ERROR("%s: %s", path, err);
-            return -1;
-        }
-        const char *cid = props_get(&p, "cluster.id");
-        const char *bid = props_get(&p, "broker.id");
-        if (bid && atoi(bid) != b->cfg->broker_id) {
-            KLOG_ERROR("%s: log dir belongs to broker.id %s, configured broker.id is %d",
-                       path, bid, b->cfg->broker_id);
-            props_free(&p);
-            return -1;
-        }
-        if (cid)
-            snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
-        props_free(&p);
-        if (cid)
-            return 0;
-    }
-    new_cluster_id(b->cluster_id);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
+    if (props_parse_file(&p, path, err, sizeof err) != 0) {
+        KLOG_ERROR("%s: %s", path, err);
         return -1;
     }
-    fprintf(f, "#kavka\nversion=0\nbroker.id=%d\ncluster.id=%s\n", b->cfg->broker_id,
-            b->cluster_id);
-    fflush(f);
+    const char *cid = props_get(&p, "cluster.id");
+    const char *bid = props_get(&p, "broker.id");
+    int rc = 0;
+    if (bid && atoi(bid) != b->cfg->broker_id) {
+        KLOG_ERROR("%s: log dir belongs to broker.id %s, configured broker.id is %d", path, bid,
+                   b->cfg->broker_id);
+        rc = -1;
+    } else if (cid) {
+        snprintf(b->cluster_id, sizeof b->cluster_id, "%s", cid);
+    }
+    props_free(&p);
+    return rc;
+}
+
+static int write_meta(struct broker *b)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/meta.properties", b->cfg->log_dirs);
+    if (access(path, F_OK) == 0)
+        return 0;
+    if (!b->cluster_id[0])
+        new_cluster_id(b->cluster_id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "#kavka\nversion=0\nbroker.id=%d\ncluster.id=%s\n", b->cfg->broker_id,
+                      b->cluster_id) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        KLOG_ERROR("cannot write %s: %s", tmp, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
     fclose(f);
-    return 0;
+    return rename(tmp, path) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -130,7 +128,10 @@ int main(int argc, char **argv)
         KLOG_ERROR("cannot create log dir %s: %s", cfg.log_dirs, strerror(errno));
         return 1;
     }
-    if (load_meta(&b) != 0)
+    if (read_meta(&b) != 0)
+        return 1;
+    /* Dynamic broker configs change defaults the topics are opened with. */
+    if (dynconfig_open(&b) != 0)
         return 1;
     static struct topics topics;
     if (topics_open(&topics, &cfg) != 0)
@@ -139,16 +140,19 @@ int main(int argc, char **argv)
     b.base = event_base_new();
     /* Groups need the event base for their timers, and must be loaded
      * before the first request arrives. */
-    if (!b.base || groups_open(&b) != 0 || broker_start(&b) != 0)
+    if (!b.base || cluster_open(&b) != 0 || write_meta(&b) != 0 || groups_open(&b) != 0 ||
+        broker_start(&b) != 0)
         return 1;
     KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
               cfg.log_dirs);
     event_base_dispatch(b.base);
     broker_stop(&b);
+    cluster_close(&b);
     groups_close(&b);
     topics_close(&topics);
     event_base_free(b.base);
     broker_listeners_free(b.listeners, b.nlisteners);
+    dynconfig_close(&b);
     broker_config_free(&cfg);
     KLOG_INFO("kavka broker stopped");
     return 0;

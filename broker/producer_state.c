@@ -129,3 +129,16 @@ int pstate_update(struct pstate *ps, const struct pbatch *b)
         e->ncached++;
     return 0;
 }
+
+int pstate_get(const struct pstate *ps, int i, struct pstate_info *out)
+{
+    if (i < 0 || i >= ps->n)
+        return -1;
+    const struct pentry *e = &ps->v[i];
+    const struct pbatch *last = last_cached(e);
+    out->producer_id = e->producer_id;
+    out->epoch = e->epoch;
+    out->last_seq = last ? last->last_seq : -1;
+    out->last_offset = last ? last->last_offset : -1;
+    return 0;
+}

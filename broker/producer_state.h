@@ -56,4 +56,14 @@ int pstate_update(struct pstate *ps, const struct pbatch *b);
 /* Number of producers tracked (tests, introspection). */
 int pstate_count(const struct pstate *ps);
 
+/* The i-th producer tracked (0 <= i < pstate_count), ascending by id, for
+ * DescribeProducers. Returns 0, or -1 when i is out of range. */
+struct pstate_info {
+    int64_t producer_id;
+    int16_t epoch;
+    int32_t last_seq;        /* -1 when no batch is cached */
+    int64_t last_offset;     /* -1 likewise */
+};
+int pstate_get(const struct pstate *ps, int i, struct pstate_info *out);
+
 #endif
