@@ -617,13 +617,22 @@ static int32_t fetch_all(struct karena *a, struct group *g, struct fetched **out
             int32_t i = 0;
             while (i < n && !str_is(o->topic, v[i].name))
                 i++;
-            if (i == n) {
-                v[n].name = kstr_c(o->topic);
-                v[n].p = karena_calloc(a, g->noffsets, sizeof *v[n].p);
-                if (!v[n].p)
-                    return -1;
-                n++;
-            }
+            if (i == n)
+                v[n++].name = kstr_c(o->topic);
+            v[i].n++; /* first pass: count partitions per topic */
+        }
+    }
+    for (int32_t i = 0; i < n; i++) {
+        v[i].p = karena_calloc(a, (size_t)v[i].n, sizeof *v[i].p);
+        if (!v[i].p)
+            return -1;
+        v[i].n = 0;
+    }
+    for (uint32_t b = 0; g && b < g->nob; b++) {
+        for (struct goffset *o = g->ob[b]; o; o = o->next) {
+            int32_t i = 0;
+            while (!str_is(o->topic, v[i].name))
+                i++;
             fill_part(&v[i].p[v[i].n++], g, v[i].name, o->part);
         }
     }
