@@ -30,6 +30,12 @@ struct dynconfig {
 int dynconfig_open(struct broker *b);
 void dynconfig_close(struct broker *b);
 
+/* Authorized-operation bitfields (DescribeCluster, Metadata): everything
+ * Kafka defines on the resource, since kavka evaluates no ACLs. */
+#include <stdint.h>
+int32_t admin_cluster_operations(void);
+int32_t admin_topic_operations(void);
+
 /* Kafka's ConfigResource types and ConfigEntry sources (DescribeConfigs). */
 enum {
     RES_TOPIC = 2,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/statvfs.h>
 
+#include "admin.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -14,19 +15,31 @@
 #include "topics.h"
 
 /* AclOperation codes (Kafka's org.apache.kafka.common.acl.AclOperation). */
-enum { OP_CREATE = 5, OP_ALTER = 7, OP_DESCRIBE = 8, OP_CLUSTER_ACTION = 9,
+enum { OP_READ = 3, OP_WRITE = 4, OP_CREATE = 5, OP_DELETE = 6, OP_ALTER = 7, OP_DESCRIBE = 8, OP_CLUSTER_ACTION = 9,
        OP_DESCRIBE_CONFIGS = 10, OP_ALTER_CONFIGS = 11, OP_IDEMPOTENT_WRITE = 12 };
 
+static int32_t op_bits(const int *ops, size_t n)
+{
+    int32_t bits = 0;
+    for (size_t i = 0; i < n; i++)
+        bits |= 1 << ops[i];
+    return bits;
+}
+
 /* kavka evaluates no ACLs, so a client may do every operation Kafka defines
- * on the CLUSTER resource (what Kafka reports without an authorizer). */
-static int32_t cluster_operations(void)
+ * on the resource (what Kafka reports without an authorizer). */
+int32_t admin_cluster_operations(void)
 {
     static const int ops[] = { OP_CREATE, OP_ALTER, OP_DESCRIBE, OP_CLUSTER_ACTION,
                                OP_DESCRIBE_CONFIGS, OP_ALTER_CONFIGS, OP_IDEMPOTENT_WRITE };
-    int32_t bits = 0;
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        bits |= 1 << ops[i];
-    return bits;
+    return op_bits(ops, sizeof ops / sizeof ops[0]);
+}
+
+int32_t admin_topic_operations(void)
+{
+    static const int ops[] = { OP_READ, OP_WRITE, OP_CREATE, OP_DELETE, OP_ALTER, OP_DESCRIBE,
+                               OP_DESCRIBE_CONFIGS, OP_ALTER_CONFIGS };
+    return op_bits(ops, sizeof ops / sizeof ops[0]);
 }
 
 static bool authorizer_configured(const struct broker *b)
@@ -66,7 +79,7 @@ int h_describe_cluster(struct kreq *req)
         rs.brokers[0].port = l->adv_port;
         rs.brokers[0].rack = kstr_c(b->cfg->broker_rack);
         if (rq.include_cluster_authorized_operations)
-            rs.cluster_authorized_operations = cluster_operations();
+            rs.cluster_authorized_operations = admin_cluster_operations();
     }
     struct kw w;
     kreq_writer(req, &w);

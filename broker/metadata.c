@@ -3,6 +3,7 @@
  * client came in through), the cluster id, and topics with their
  * partitions, auto-creating unknown topics where Kafka would.
  */
+#include "admin.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -90,6 +91,8 @@ int h_metadata(struct kreq *req)
     rs.cluster_id = kstr_c(b->cluster_id);
     rs.controller_id = node;
     rs.cluster_authorized_operations = INT32_MIN;
+    if (req->api_version >= 8 && req->api_version <= 10 && rq.include_cluster_authorized_operations)
+        rs.cluster_authorized_operations = admin_cluster_operations();
 
     /* Null (v1+) or, in v0, empty means every topic. */
     bool all = rq.topics_n < 0 || (req->api_version == 0 && rq.topics_n == 0);
@@ -130,6 +133,10 @@ int h_metadata(struct kreq *req)
             }
         }
     }
+    /* Operations allowed, when asked for (librdkafka's describe_topics). */
+    for (int32_t i = 0; rq.include_topic_authorized_operations && i < rs.topics_n; i++)
+        if (rs.topics[i].error_code == KERR_NONE)
+            rs.topics[i].topic_authorized_operations = admin_topic_operations();
     struct kw w;
     kreq_writer(req, &w);
     kp_metadata_resp_encode(&w, req->api_version, &rs);
