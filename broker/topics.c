@@ -326,7 +326,7 @@ static int fsync_dir(const char *dir)
 
 /* Temp file, fsync, rename, fsync the directory: a crash leaves either
  * the old file or the new one, never a torn one. */
-static int topics_save(struct topics *ts)
+int topics_save(struct topics *ts)
 {
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "version", json_integer(1));

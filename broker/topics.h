@@ -58,6 +58,9 @@ struct topics {
     void *hook_arg;
 };
 
+/* Write the topic metadata file (after changing a topic in place). */
+int topics_save(struct topics *ts);
+
 /* Refuse a metadata change now? Sets err. */
 int topics_check_writable(const struct topics *ts, char *err, size_t errlen);
 void topics_notify(struct topics *ts, const struct topic *t, enum topic_change what);

@@ -483,3 +483,47 @@ void karena_free(struct karena *a)
     }
     a->head = NULL;
 }
+
+/* ---------------- Kafka UUIDs as text ---------------- */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void kuuid_b64(const uint8_t id[16], char out[23])
+{
+    int o = 0;
+    for (int i = 0; i < 16; i += 3) {
+        uint32_t v = (uint32_t)id[i] << 16;
+        if (i + 1 < 16)
+            v |= (uint32_t)id[i + 1] << 8;
+        if (i + 2 < 16)
+            v |= id[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < 16)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < 16)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = 0;
+}
+
+int kuuid_from_b64(const char *s, uint8_t id[16])
+{
+    if (!s || strlen(s) != 22)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0, n = 0;
+    for (int i = 0; i < 22; i++) {
+        const char *p = strchr(b64url, s[i]);
+        if (!p || !s[i])
+            return -1;
+        acc = (acc << 6) | (uint32_t)(p - b64url);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n < 16)
+                id[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return n == 16 ? 0 : -1;
+}

@@ -146,6 +146,11 @@ void kw_patch_i32(struct kw *w, size_t at, int32_t v);
 /* Size of an unsigned varint encoding. */
 size_t uvarint_size(uint32_t v);
 
+/* Kafka's Uuid.toString(): URL-safe base64 without padding, 22 chars. */
+void kuuid_b64(const uint8_t id[16], char out[23]);
+/* The inverse; -1 unless s is 22 such chars. */
+int kuuid_from_b64(const char *s, uint8_t id[16]);
+
 /* ---------------- arena ---------------- */
 struct karena_chunk;
 struct karena {
