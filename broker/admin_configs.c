@@ -6,9 +6,11 @@
  * entries from the config table (config.c), topic entries from the topic
  * config table (topics.c), whose synonym lists also give the broker synonym
  * groups (log.retention.ms / .minutes / .hours). Sources, synonyms and
- * defaults follow Kafka's ConfigHelper: synonyms are listed per layer
- * (dynamic broker, dynamic default, static, default), the first one is the
- * entry's source, and a broker entry drops synonyms more precise than itself.
+ * defaults follow Kafka's ConfigHelper (checked against Kafka 4.1): synonyms
+ * are listed per layer (dynamic broker, dynamic default, static, default),
+ * the first one is the entry's source, a broker entry drops synonyms more
+ * precise than itself, and a topic entry lists its override and its primary
+ * broker synonym only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -493,7 +495,11 @@ static void describe_topic(struct dctx *c, struct broker *b, struct kstr name,
         const char *ov = topic_config_value(t, td->name);
         if (ov)
             s[n++] = (struct syn){ td->name, ov, SRC_DYNAMIC_TOPIC };
+        /* Kafka 4 lists only the primary broker synonym of a topic config
+         * (log.retention.ms, not .minutes / .hours); the value still
+         * comes from whichever of them is set. */
         group_parse(td->synonyms, &g);
+        g.n = g.n > 1 ? 1 : g.n;
         n += collect(b->dyn, &g, true, s + n, 4 * MAX_SYN);
         struct einfo ei = { td->name, ov ? ov : topic_default(&c->req->arena, b->dyn, td), td->doc,
                             false, false, topic_type(td->kind) };
