@@ -9,8 +9,8 @@
  * defaults follow Kafka's ConfigHelper (checked against Kafka 4.1): synonyms
  * are listed per layer (dynamic broker, dynamic default, static, default),
  * the first one is the entry's source, a broker entry drops synonyms more
- * precise than itself, and a topic entry lists its override and its primary
- * broker synonym only.
+ * precise than itself, and a topic entry lists its override, then its
+ * primary broker synonym's chain.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -495,12 +495,16 @@ static void describe_topic(struct dctx *c, struct broker *b, struct kstr name,
         const char *ov = topic_config_value(t, td->name);
         if (ov)
             s[n++] = (struct syn){ td->name, ov, SRC_DYNAMIC_TOPIC };
-        /* Kafka 4 lists only the primary broker synonym of a topic config
-         * (log.retention.ms, not .minutes / .hours); the value still
-         * comes from whichever of them is set. */
+        /* As for the primary broker synonym's own entry (log.retention.ms),
+         * the chain starts at its first occurrence: with only
+         * log.retention.hours set it is empty, though the value comes
+         * from the hours. */
         group_parse(td->synonyms, &g);
-        g.n = g.n > 1 ? 1 : g.n;
-        n += collect(b->dyn, &g, true, s + n, 4 * MAX_SYN);
+        int m = collect(b->dyn, &g, true, s + n, 4 * MAX_SYN), first = 0;
+        while (first < m && strcmp(s[n + first].name, g.names[0]) != 0)
+            first++;
+        memmove(s + n, s + n + first, sizeof *s * (size_t)(m - first));
+        n += m - first;
         struct einfo ei = { td->name, ov ? ov : topic_default(&c->req->arena, b->dyn, td), td->doc,
                             false, false, topic_type(td->kind) };
         add_entry(c, &ei, s, n);

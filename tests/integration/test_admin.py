@@ -101,8 +101,8 @@ def test_kafka_configs_topic_and_broker_survive_restart(broker_factory):
     dflt = ["--entity-type", "brokers", "--entity-default"]
 
     # Defaults as Kafka reports them: retention.ms derived from the static
-    # log.retention.hours; a topic entry lists only the primary broker
-    # synonym (log.retention.ms, unset here).
+    # log.retention.hours; the synonym chain starts at the primary broker
+    # synonym (log.retention.ms), unset here, so it is empty.
     out = describe_cfg(broker, *topic, all_=True)
     assert "retention.ms=360000000 sensitive=false synonyms={}" in out, out
     assert re.search(r"segment.bytes=1073741824 sensitive=false synonyms=\{DEFAULT_CONFIG:"
@@ -120,7 +120,8 @@ def test_kafka_configs_topic_and_broker_survive_restart(broker_factory):
     def check():
         out = describe_cfg(broker, *topic)
         assert "retention.ms=12345 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=12345, " \
-               "DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=7200000}" in out, out
+               "DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=7200000, STATIC_BROKER_CONFIG:" \
+               "log.retention.hours=100, DEFAULT_CONFIG:log.retention.hours=168}" in out, out
         assert "max.message.bytes=200000" in out, out
         out = describe_cfg(broker, *one)
         assert "log.retention.bytes=987654321 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:" \
