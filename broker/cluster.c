@@ -574,6 +574,8 @@ int cluster_open(struct broker *b)
     while (zk_get_state(c->zk) != ZK_CONNECTED && zk_get_state(c->zk) != ZK_AUTH_FAILED &&
            now_ms() < deadline)
         zk_wait(c->zk, &never, 200);
+    if (zk_get_state(c->zk) == ZK_AUTH_FAILED)
+        return -1;                       /* zk.c said why */
     if (zk_get_state(c->zk) != ZK_CONNECTED) {
         KLOG_ERROR("metastore: no session with %s within %d ms", cfg->zookeeper_connect,
                    cfg->zookeeper_connection_timeout_ms);

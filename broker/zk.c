@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "klog.h"
+#include "sasl_digest.h"
 
 #define ZK_MAX_FRAME (16 * 1024 * 1024)  /* larger than any jute.maxbuffer in use */
 #define ZK_RECONNECT_MS 500
@@ -56,9 +57,12 @@ struct zk {
     struct zreq_queue pending;
     struct event *ping_ev, *retry_ev;
     bool stopped;
+    int sasl_step;                /* next SASL round, -1 when done */
+    bool sasl_new_session;
 };
 
 static void zk_connect(struct zk *zk);
+static void on_connected(struct zk *zk, bool new_session);
 
 /* ---------------- connect string ---------------- */
 
@@ -173,10 +177,12 @@ static void path_with_root(struct zk *zk, struct kw *w, const char *path)
     kw_raw(w, path, pl);
 }
 
-/* Starts a request: frame length placeholder and RequestHeader. */
-static struct zreq *begin(struct zk *zk, struct kw *w, int32_t op, zk_reply_fn cb, void *arg)
+/* Starts a request: frame length placeholder and RequestHeader. SASL
+ * requests go out before the session is usable (`raw`). */
+static struct zreq *begin_req(struct zk *zk, struct kw *w, int32_t op, zk_reply_fn cb,
+                              void *arg, bool raw)
 {
-    if (zk->state != ZK_CONNECTED || !zk->bev)
+    if ((!raw && zk->state != ZK_CONNECTED) || !zk->bev)
         return NULL;
     struct zreq *q = calloc(1, sizeof *q);
     if (!q)
@@ -192,6 +198,11 @@ static struct zreq *begin(struct zk *zk, struct kw *w, int32_t op, zk_reply_fn c
     kw_i32(w, q->xid);
     kw_i32(w, op);
     return q;
+}
+
+static struct zreq *begin(struct zk *zk, struct kw *w, int32_t op, zk_reply_fn cb, void *arg)
+{
+    return begin_req(zk, w, op, cb, arg, false);
 }
 
 static int finish(struct zk *zk, struct zreq *q, struct kw *w)
@@ -324,6 +335,60 @@ static void on_connected(struct zk *zk, bool new_session)
     set_state(zk, ZK_CONNECTED, new_session);
 }
 
+/* ---------------- SASL (DIGEST-MD5, as ZooKeeper's Java client) ----------------
+ * Two round trips over opcode 102 with ordinary xids, as the Java client
+ * does: an empty token (the server answers with its challenge), then the
+ * digest-response (answered with rspauth). Only then is the session usable. A refusal stops the client: retrying a wrong password
+ * would only fill the server's log. */
+
+static void sasl_send(struct zk *zk, const char *token, size_t n);
+
+static void sasl_reply(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    intptr_t step = (intptr_t)arg;
+    if (rc == ZCONNECTIONLOSS)
+        return;                          /* disconnect() is already under way */
+    struct kbytes tok = { NULL, 0 };
+    if (rc == ZOK)
+        tok = jr_buffer(body);
+    if (rc != ZOK || body->err) {
+        KLOG_ERROR("metastore: SASL login as '%s' refused (%s): check the JAAS Client section",
+                   zk->sasl_user, zk_err_name(rc == ZOK ? ZMARSHALLINGERROR : rc));
+        zk->state = ZK_AUTH_FAILED;
+        if (zk->on_state)
+            zk->on_state(zk, ZK_AUTH_FAILED, false, zk->arg);
+        disconnect(zk, NULL);
+        return;
+    }
+    if (step == 0) {
+        char resp[1024];
+        int n = digest_md5_client_response((const char *)tok.p, tok.len > 0 ? (size_t)tok.len : 0,
+                                           zk->sasl_user, zk->sasl_password, "zookeeper", resp,
+                                           sizeof resp);
+        if (n < 0) {
+            disconnect(zk, "unusable SASL challenge");
+            return;
+        }
+        sasl_send(zk, resp, (size_t)n);
+    } else {
+        /* rspauth: the exchange is complete. (Apache ZooKeeper refuses a
+         * further empty token: "DIGEST-MD5: Server at illegal state".) */
+        zk->sasl_step = -1;
+        on_connected(zk, zk->sasl_new_session);
+    }
+}
+
+static void sasl_send(struct zk *zk, const char *token, size_t n)
+{
+    struct kw w;
+    struct zreq *q = begin_req(zk, &w, ZOP_SASL, sasl_reply, (void *)(intptr_t)zk->sasl_step++,
+                               true);
+    if (!q)
+        return;
+    jw_buffer(&w, token, (int32_t)n);
+    finish(zk, q, &w);
+}
+
 static void handle_connect_response(struct zk *zk, struct kr *r)
 {
     (void)kr_i32(r);               /* protocolVersion */
@@ -353,6 +418,12 @@ static void handle_connect_response(struct zk *zk, struct kr *r)
     zk->timeout_ms = timeout;
     if (pw.len == 16)
         memcpy(zk->passwd, pw.p, 16);
+    if (zk->sasl_user) {
+        zk->sasl_step = 0;
+        zk->sasl_new_session = new_session;
+        sasl_send(zk, "", 0);
+        return;
+    }
     on_connected(zk, new_session);
 }
 

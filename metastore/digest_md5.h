@@ -16,7 +16,7 @@
 
 struct sasl_users;
 
-#define DIGEST_MD5_REALM "zk-sasl-md5"
+#include "sasl_digest.h"
 
 struct digest_md5 {
     int state;            /* 0 start, 1 challenged, 2 done */
@@ -29,12 +29,5 @@ struct digest_md5 {
 int digest_md5_step(struct digest_md5 *m, const struct sasl_users *users,
                     const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen);
 void digest_md5_free(struct digest_md5 *m);
-
-/* The response value a client with these inputs must send (32 hex chars +
- * NUL in out); rspauth when `for_rspauth`. Exposed for tests. */
-void digest_md5_response(const char *user, const char *realm, const char *password,
-                         const char *nonce, const char *cnonce, const char *nc,
-                         const char *qop, const char *digest_uri, const char *authzid,
-                         int for_rspauth, char out[33]);
 
 #endif

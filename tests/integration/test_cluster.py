@@ -234,3 +234,49 @@ def test_metastore_restart_under_load(cluster, metastore):
     ends = broker.offsets(topic, [0, 1], kproto.LATEST)
     # Every acknowledged record is in the log (retries may add duplicates).
     assert sum(ends.values()) >= len(acked), (ends, len(acked))
+
+
+class SaslZooKeeper(ms.ZooKeeper):
+    """Apache ZooKeeper with a JAAS Server section (DIGEST-MD5)."""
+
+    def command(self, cfg):
+        cmd = super().command(cfg)
+        return cmd[:1] + ["-Djava.security.auth.login.config=" + self.env["JAAS"],
+                          "-Dzookeeper.fips-mode=false"] + cmd[1:]
+
+
+@pytest.mark.parametrize("kind", ["kavka-metastore", "zookeeper"])
+def test_sasl_login_from_jaas_client_section(kind, make_server, tmp_path, request):
+    server_jaas = tmp_path / "zk_jaas.conf"
+    server_jaas.write_text('Server { org.apache.zookeeper.server.auth.DigestLoginModule '
+                           'required user_kafka="kafka-secret"; };\n')
+    conf = {"authProvider.1": "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
+    if kind == "kavka-metastore":
+        conf["requireClientAuthScheme"] = "sasl"
+        srv = make_server(config=conf, env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s"
+                                                         % server_jaas})
+    else:
+        srv = make_server(config=conf, env={"JAAS": str(server_jaas)}, cls=SaslZooKeeper)
+    made = []
+    for name, password in (("bad", "wrong"), ("good", "kafka-secret")):
+        jaas = tmp_path / ("%s_jaas.conf" % name)
+        jaas.write_text('Client { org.apache.zookeeper.server.auth.DigestLoginModule required '
+                        'username="kafka" password="%s"; };\n' % password)
+        b = Broker(tmp_path / name, {"zookeeper.connect": srv.hosts + CHROOT,
+                                     "zookeeper.session.timeout.ms": str(SESSION_MS)},
+                   env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s" % jaas})
+        made.append(b)
+        if name == "bad":
+            with pytest.raises(BaseException):
+                b.start(timeout=20)
+            assert "SASL login as 'kafka' refused" in open(b.log_path).read(), b.log_tail()
+        else:
+            b.start()
+            zk = kazoo(srv) if kind == "zookeeper" else None
+            if zk:
+                try:
+                    assert zk.exists("/brokers/ids/1")
+                finally:
+                    zk.stop()
+    for b in made:
+        _finish(b, request)
