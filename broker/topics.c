@@ -626,6 +626,10 @@ static void tconfigs_free(struct tconfig *v, int n)
 
 int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n)
 {
+    char err[128];
+    int w = topics_check_writable(ts, err, sizeof err);
+    if (w)
+        return w;
     struct tconfig *nv = calloc((size_t)n + 1, sizeof *nv);
     if (!nv)
         return KERR_UNKNOWN_SERVER_ERROR;
@@ -651,6 +655,7 @@ int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig 
     tconfigs_free(old, nold);
     topic_apply_config(ts, t);
     KLOG_INFO("topic %s: %d config override(s) now", t->name, n);
+    topics_notify(ts, t, TOPIC_CONFIG_CHANGED);
     return KERR_NONE;
 }
 
@@ -663,6 +668,9 @@ int topics_add_partitions(struct topics *ts, struct topic *t, int32_t count, cha
                  "requested %d.", old, count);
         return KERR_INVALID_PARTITIONS;
     }
+    int w = topics_check_writable(ts, err, errlen);
+    if (w)
+        return w;
     /* Fetch waiters compare partitions by address only, so moving the
      * array costs a parked fetch at most its wait time. */
     struct partition *np = realloc(t->parts, sizeof *np * (size_t)count);
@@ -696,5 +704,6 @@ int topics_add_partitions(struct topics *ts, struct topic *t, int32_t count, cha
         return KERR_KAFKA_STORAGE_ERROR;
     }
     KLOG_INFO("topic %s: partitions %d -> %d", t->name, old, count);
+    topics_notify(ts, t, TOPIC_PARTITIONS_ADDED);
     return KERR_NONE;
 }

@@ -113,8 +113,23 @@ def test_registration_as_kafka_writes_it(cluster, metastore):
         assert state["leader"] == 1 and state["isr"] == [1]
         assert zk.exists("/config/topics/" + topic)
 
-        from confluent_kafka.admin import AdminClient
+        # Partitions added and configs altered are mirrored, with Kafka's
+        # change notification.
+        from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_partitions([NewPartitions(topic, 4)])[topic].result(20)
+        wait_for(lambda: len(json.loads(zk.get("/brokers/topics/" + topic)[0])["partitions"]) == 4,
+                 10, "4 partitions in the assignment")
+        wait_for(lambda: zk.exists("/brokers/topics/%s/partitions/3/state" % topic), 10,
+                 "state of the new partition")
+        res = ConfigResource("topic", topic, set_config={"retention.ms": "86400000"})
+        list(admin.alter_configs([res]).values())[0].result(20)
+        wait_for(lambda: json.loads(zk.get("/config/topics/" + topic)[0])["config"] ==
+                 {"retention.ms": "86400000"}, 10, "config override in /config/topics")
+        changes = zk.get_children("/config/changes")
+        assert any(json.loads(zk.get("/config/changes/" + ch)[0]) ==
+                   {"version": 2, "entity_path": "topics/" + topic} for ch in changes), changes
+
         admin.delete_topics([topic])[topic].result(20)
         wait_for(lambda: not zk.exists("/brokers/topics/" + topic), 10, "topic znode removal")
         assert not zk.exists("/config/topics/" + topic)
