@@ -626,3 +626,13 @@ void cluster_close(struct broker *b)
     free(c);
     b->cluster = NULL;
 }
+
+struct zk *cluster_zk(const struct broker *b)
+{
+    return b->cluster ? b->cluster->zk : NULL;
+}
+
+bool cluster_writable(const struct broker *b)
+{
+    return !b->cluster || topics_writable(b->cluster);
+}

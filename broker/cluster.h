@@ -34,4 +34,11 @@ int cluster_open(struct broker *b);
 /* Closes the session (the ephemeral registration goes at once). */
 void cluster_close(struct broker *b);
 
+/* The metastore client (zk.h) for other znodes (credentials, ACLs), or NULL
+ * without zookeeper.connect. Paths are within the chroot. Asynchronous calls
+ * only once the broker runs; zk_sync_* only during start-up. */
+struct zk *cluster_zk(const struct broker *b);
+/* True when metadata may change now (a session and our registration). */
+bool cluster_writable(const struct broker *b);
+
 #endif
