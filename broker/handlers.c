@@ -8,6 +8,7 @@
  */
 #include "broker.h"
 #include "kafka_errors.h"
+#include "scram_store.h"
 
 const struct khandler khandlers[] = {
     /* Produce from v0: librdkafka turns compression off when Produce v0 is
@@ -43,6 +44,8 @@ const struct khandler khandlers[] = {
     { 44, 0, 1, h_incremental_alter_configs },
     { 46, 0, 0, h_list_partition_reassignments },
     { 47, 0, 0, h_offset_delete },
+    { 50, 0, 0, h_describe_user_scram_credentials },
+    { 51, 0, 0, h_alter_user_scram_credentials },
     { 60, 0, 1, h_describe_cluster },
     { 61, 0, 0, h_describe_producers },
 };

@@ -20,6 +20,7 @@
 #include "properties.h"
 #include "cluster.h"
 #include "group.h"
+#include "scram_store.h"
 #include "topics.h"
 
 static void usage(void)
@@ -140,7 +141,8 @@ int main(int argc, char **argv)
     b.base = event_base_new();
     /* Groups need the event base for their timers, and must be loaded
      * before the first request arrives. */
-    if (!b.base || cluster_open(&b) != 0 || write_meta(&b) != 0 || groups_open(&b) != 0 ||
+    if (!b.base || cluster_open(&b) != 0 || write_meta(&b) != 0 ||
+        scram_store_open(&b, cluster_zk(&b)) != 0 || groups_open(&b) != 0 ||
         broker_start(&b) != 0)
         return 1;
     KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
@@ -149,6 +151,7 @@ int main(int argc, char **argv)
     broker_stop(&b);
     cluster_close(&b);
     groups_close(&b);
+    scram_store_close();
     topics_close(&topics);
     event_base_free(b.base);
     broker_listeners_free(b.listeners, b.nlisteners);

@@ -1,6 +1,7 @@
 /*
  * sasl.c — SaslHandshake, SaslAuthenticate, the legacy bare-token flow and
- * the pre-authentication gate (see sasl.h). Mechanisms: PLAIN (sasl_plain.c).
+ * the pre-authentication gate (see sasl.h). Mechanisms: PLAIN (sasl_plain.c),
+ * SCRAM-SHA-256 and SCRAM-SHA-512 (sasl_scram.c, credentials in scram_store.c).
  *
  * Nothing here logs a token or a password: a PLAIN token carries the
  * password, and a mistyped username may be a password too.
@@ -22,13 +23,15 @@
 #include "kafka_errors.h"
 #include "klog.h"
 #include "sasl_plain.h"
+#include "sasl_scram.h"
+#include "scram_store.h"
 
 #define API_SASL_HANDSHAKE 17
 #define API_API_VERSIONS 18
 #define API_SASL_AUTHENTICATE 36
 
 /* Mechanisms kavka implements, in the order offered. */
-static const char *const supported_mechs[] = { "PLAIN" };
+static const char *const supported_mechs[] = { "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" };
 #define NSUPPORTED (sizeof supported_mechs / sizeof supported_mechs[0])
 
 struct sasl_listener {
@@ -48,6 +51,7 @@ struct sasl_conn {
     bool reauth;                   /* handshake after a completed login (KIP-368) */
     int64_t session_end_ms;        /* 0: no expiry */
     char user[256];
+    struct scram_server *scram;    /* a SCRAM exchange in progress */
     /* a failed login's answer, held back for the delay */
     struct event *delay;
     struct kreq *held;
@@ -174,7 +178,7 @@ static int pick_mechanisms(const struct broker_config *c, const struct blistener
     free(copy);
     if (s->nmechs == 0) {
         snprintf(err, errlen, "listener %s (%s): sasl.enabled.mechanisms '%s' names no mechanism "
-                 "kavka supports (PLAIN)", l->name, l->protocol, list ? list : "");
+                 "kavka supports (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)", l->name, l->protocol, list ? list : "");
         return -1;
     }
     return 0;
@@ -263,6 +267,7 @@ void sasl_conn_free(struct conn *c)
         event_free(s->delay);
     if (s->held_has_w)
         kw_free(&s->held_w);
+    scram_server_free(s->scram);
     free(s);
     c->sasl = NULL;
 }
@@ -414,26 +419,52 @@ static void fail_login(struct kreq *req, struct kw *w, const char *reason)
 
 /* ---------------- the mechanisms ---------------- */
 
-/* Run the chosen mechanism on one client token. 0 on success with s->user
- * set; -1 with a client-facing message. */
-static int run_mechanism(struct conn *c, const uint8_t *tok, size_t len, const char **msg)
+static const struct scram_cred *scram_lookup(const char *user, int mech, void *arg)
+{
+    (void)arg;
+    return scram_store_get(user, mech);
+}
+
+/* Run the chosen mechanism on one client token. MECH_DONE with s->user set,
+ * MECH_CONTINUE (SCRAM's first round), or MECH_FAIL with a client-facing
+ * message; out/outlen is the token to answer with (empty for PLAIN). */
+enum { MECH_FAIL = -1, MECH_DONE = 0, MECH_CONTINUE = 1 };
+
+static int run_mechanism(struct conn *c, const uint8_t *tok, size_t len, const char **msg,
+                         char *out, size_t outcap, size_t *outlen)
 {
     struct sasl_conn *s = c->sasl;
     char user[sizeof s->user];
-    int rc = -1;
-    if (strcmp(s->mech, "PLAIN") == 0)
-        rc = plain_authenticate(c->lst->sasl->plain, tok, len, user, sizeof user, msg);
-    else
+    int rc = MECH_FAIL;
+    *outlen = 0;
+    int scram = scram_mech_from_name(s->mech);
+    if (strcmp(s->mech, "PLAIN") == 0) {
+        rc = plain_authenticate(c->lst->sasl->plain, tok, len, user, sizeof user, msg) == 0
+                 ? MECH_DONE : MECH_FAIL;
+    } else if (scram != SCRAM_UNKNOWN) {
+        if (!s->scram)
+            s->scram = scram_server_new(scram, scram_lookup, NULL);
+        if (!s->scram) {
+            *msg = "Authentication failed: out of memory";
+            return MECH_FAIL;
+        }
+        rc = scram_server_step(s->scram, tok, len, out, outcap, outlen, user, sizeof user, msg);
+        if (rc == MECH_CONTINUE)
+            return rc;
+        scram_server_free(s->scram);
+        s->scram = NULL;
+    } else {
         *msg = "Authentication failed: mechanism not available";
-    if (rc != 0)
-        return -1;
+    }
+    if (rc != MECH_DONE)
+        return MECH_FAIL;
     if (s->reauth && strcmp(user, s->user) != 0) {
         /* Kafka refuses a re-authentication that changes the principal. */
         *msg = "Authentication failed: cannot change principals during re-authentication";
-        return -1;
+        return MECH_FAIL;
     }
     snprintf(s->user, sizeof s->user, "%s", user);
-    return 0;
+    return MECH_DONE;
 }
 
 static void login_succeeded(struct conn *c)
@@ -451,17 +482,23 @@ int sasl_raw_token(struct kreq *req)
 {
     struct conn *c = req->conn;
     const char *msg = NULL;
-    if (run_mechanism(c, req->frame, req->frame_len, &msg) != 0) {
+    char out[1024];
+    size_t outlen = 0;
+    int rc = run_mechanism(c, req->frame, req->frame_len, &msg, out, sizeof out, &outlen);
+    if (rc == MECH_FAIL) {
         fail_login(req, NULL, msg);
         return 0;
     }
-    login_succeeded(c);
-    /* The legacy flow answers a bare token: empty for PLAIN. */
+    if (rc == MECH_DONE)
+        login_succeeded(c);
+    /* The legacy flow answers a bare token: empty for PLAIN, SCRAM's
+     * server-first then server-final. */
     req->resp = evbuffer_new();
     if (!req->resp)
         return -1;
     struct kw w;
     kw_init(&w, req->resp);
+    kw_raw(&w, out, outlen);
     kreq_finish(req, &w);
     return 0;
 }
@@ -511,6 +548,8 @@ int h_sasl_handshake(struct kreq *req)
     if (rs.error_code == KERR_NONE) {
         struct sasl_conn *s = c->sasl;
         s->reauth = s->state == S_AUTHENTICATED;
+        scram_server_free(s->scram); /* a new exchange */
+        s->scram = NULL;
         s->mech = c->lst->sasl->mechs[0];
         for (int i = 0; i < c->lst->sasl->nmechs; i++)
             if (strcmp(c->lst->sasl->mechs[i], mech) == 0)
@@ -556,7 +595,10 @@ int h_sasl_authenticate(struct kreq *req)
     }
     const char *msg = NULL;
     size_t len = rq.auth_bytes.len > 0 ? (size_t)rq.auth_bytes.len : 0;
-    if (run_mechanism(c, rq.auth_bytes.p, len, &msg) != 0) {
+    char out[1024];
+    size_t outlen = 0;
+    int rc = run_mechanism(c, rq.auth_bytes.p, len, &msg, out, sizeof out, &outlen);
+    if (rc == MECH_FAIL) {
         rs.error_code = KERR_SASL_AUTHENTICATION_FAILED;
         rs.error_message = kstr_c(msg);
         kreq_writer(req, &w);
@@ -564,11 +606,14 @@ int h_sasl_authenticate(struct kreq *req)
         fail_login(req, &w, msg);
         return 0;
     }
-    login_succeeded(c);
+    if (rc == MECH_DONE)
+        login_succeeded(c);
     rs.error_code = KERR_NONE;
     rs.error_message.p = NULL;
     rs.error_message.len = -1;
-    rs.session_lifetime_ms = c->lst->sasl->reauth_ms;
+    rs.auth_bytes.p = (const uint8_t *)out;
+    rs.auth_bytes.len = (int32_t)outlen;
+    rs.session_lifetime_ms = rc == MECH_DONE ? c->lst->sasl->reauth_ms : 0;
     kreq_writer(req, &w);
     kp_sasl_authenticate_resp_encode(&w, req->api_version, &rs);
     kreq_finish(req, &w);
