@@ -44,6 +44,7 @@ const struct khandler khandlers[] = {
     { 44, 0, 1, h_incremental_alter_configs },
     { 46, 0, 0, h_list_partition_reassignments },
     { 47, 0, 0, h_offset_delete },
+    { 48, 0, 1, h_describe_client_quotas },
     { 50, 0, 0, h_describe_user_scram_credentials },
     { 51, 0, 0, h_alter_user_scram_credentials },
     { 60, 0, 1, h_describe_cluster },

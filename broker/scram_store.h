@@ -43,5 +43,7 @@ int scram_desanitize(const char *in, char *out, size_t outlen);
 
 int h_describe_user_scram_credentials(struct kreq *req);
 int h_alter_user_scram_credentials(struct kreq *req);
+/* User quotas kept in /config/users (kavka enforces none). */
+int h_describe_client_quotas(struct kreq *req);
 
 #endif
