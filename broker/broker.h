@@ -73,6 +73,7 @@ struct conn {
     struct kreq_queue q;
     int inflight;
     bool closing;
+    struct event *free_ev;         /* conn_close's deferred free, once scheduled */
 };
 TAILQ_HEAD(conn_list, conn);
 

@@ -244,14 +244,36 @@ static void free_conn(struct conn *c)
     TAILQ_REMOVE(&c->b->conns, c, link);
     sasl_conn_free(c);
     bufferevent_free(c->bev);
+    if (c->free_ev)
+        event_free(c->free_ev);   /* deletes it if still pending */
     free(c);
+}
+
+static void deferred_free(evutil_socket_t fd, short what, void *arg)
+{
+    free_conn(arg);
+}
+
+/* Frees c from the event loop, not from the caller's stack: conn_close may
+ * run deep inside read_cb or a handler, which still look at c after it
+ * returns. */
+static void schedule_free(struct conn *c)
+{
+    if (c->free_ev)
+        return;
+    c->free_ev = evtimer_new(c->b->base, deferred_free, c);
+    if (!c->free_ev) {
+        KLOG_ERROR("%s: out of memory: connection leaked", c->peer);
+        return;
+    }
+    event_active(c->free_ev, EV_TIMEOUT, 0);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        free_conn(c);
+        schedule_free(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -273,7 +295,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         KLOG_DEBUG("%s: socket error: %s", c->peer,
                    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     }
-    free_conn(c);
+    if (!c->closing)
+        conn_close(c, "connection lost");  /* drops the requests, then frees */
+    else
+        schedule_free(c);
 }
 
 /* The one exit path: stop reading, drop pending requests, let queued
@@ -293,7 +318,7 @@ void conn_close(struct conn *c, const char *why)
         kreq_free(req);
     }
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        free_conn(c);
+        schedule_free(c);
         return;
     }
     bufferevent_enable(c->bev, EV_WRITE);
