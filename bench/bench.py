@@ -493,8 +493,10 @@ def write_report(res, args, path):
       " (builds, the CI test suite) ran beside the benchmark; load average at the start: %s."
       " Each measurement lasts seconds, not minutes: enough to compare the two implementations run"
       " back to back in one run, not to give absolute capacity figures. The servers and the load tools"
-      " share the same %d cores, so the load tool's own CPU use is part of every figure."
-      % (" ".join(m["loadavg"]), m["nproc"]))
+      " share the same %d cores, so the load tool's own CPU use is part of every figure. Each server"
+      " was measured %d time%s (reference, kavka, reference, kavka, ...; one server running at a time);"
+      " the tables give the mean and the log at the end every single figure."
+      % (" ".join(m["loadavg"]), m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
     w("")
     w("## Machine")
     w("")
@@ -543,7 +545,7 @@ def write_report(res, args, path):
         for label, _, parts in PRODUCE_CASES:
             key = "%s p%d" % (label, parts)
             k, r = K["produce"][key], R["produce"][key]
-            w("| %s, %d partition%s | %.1f | %.1f | %s | %d | %d | %s | %.1f | %.1f | %s |" % (
+            w("| %s, %d partition%s | %.1f | %.1f | %s | %.0f | %.0f | %s | %.1f | %.1f | %s |" % (
                 label, parts, "s" if parts > 1 else "", r["mb_s"], k["mb_s"], ratio(k["mb_s"], r["mb_s"]),
                 r["p99_ms"], k["p99_ms"], ratio(k["p99_ms"], r["p99_ms"]),
                 r["cpu_s_per_gb"], k["cpu_s_per_gb"], ratio(k["cpu_s_per_gb"], r["cpu_s_per_gb"])))
@@ -605,7 +607,7 @@ def write_report(res, args, path):
                     continue
                 err = ""
                 if z["errors"] or k["errors"]:
-                    err = " (errors: ZooKeeper %d, kavka %d)" % (z["errors"], k["errors"])
+                    err = " (errors: ZooKeeper %g, kavka %g)" % (z["errors"], k["errors"])
                 w("| %s%s | %d | %s | %.0f | %.0f | %s | %.2f | %.2f | %s |" % (
                     op, err, sessions, "%d B" % value if value < 1024 else "%d KiB" % (value // 1024),
                     z["ops_s"], k["ops_s"], ratio(k["ops_s"], z["ops_s"]),
@@ -711,6 +713,16 @@ def write_chart(res, work, png):
     return True, ""
 
 
+def average(results):
+    """The mean of every number across rounds (same shape in every round)."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: average([r[k] for r in results]) for k in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return sum(results) / len(results)
+    return first
+
+
 def args_zk_cases(res):
     return [tuple(x) for x in res["zk_cases"]]
 
@@ -725,6 +737,8 @@ def main():
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--warmup", type=int, default=50000)
     ap.add_argument("--zk-seconds", type=float, default=2.0)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="measure each server this many times, alternating reference and kavka; report the mean")
     ap.add_argument("--only", choices=["broker", "metastore"], help="run one half only")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -756,17 +770,29 @@ def main():
         c["disk_mb_s"], c["disk_syncs_s"] = ceiling_disk(work)
         say("ceiling: loopback %s MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B" % (
             "%.0f" % c["loopback_mb_s"] if c["loopback_mb_s"] else "n/a", c["disk_mb_s"], c["disk_syncs_s"]))
-        if args.only in (None, "broker"):
-            port = free_port()
-            res["broker"]["kafka"] = bench_broker(kafka_server(work, port), port, work, args)
-            port = free_port()
-            res["broker"]["kavka"] = bench_broker(kavka_server(work, port, args.kavka_broker), port, work, args)
-        if args.only in (None, "metastore"):
-            port = free_port()
-            res["metastore"]["zookeeper"] = bench_metastore(zookeeper_server(work, port), port, work, args)
-            port = free_port()
-            res["metastore"]["kavka-metastore"] = bench_metastore(
-                metastore_server(work, port, args.kavka_metastore), port, work, args)
+        rounds = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": []}
+        for n in range(args.rounds):
+            rw = os.path.join(work, "round%d" % (n + 1))
+            os.makedirs(rw)
+            say("round %d of %d" % (n + 1, args.rounds))
+            if args.only in (None, "broker"):
+                port = free_port()
+                rounds["kafka"].append(bench_broker(kafka_server(rw, port), port, rw, args))
+                port = free_port()
+                rounds["kavka"].append(bench_broker(kavka_server(rw, port, args.kavka_broker), port, rw, args))
+            if args.only in (None, "metastore"):
+                port = free_port()
+                rounds["zookeeper"].append(bench_metastore(zookeeper_server(rw, port), port, rw, args))
+                port = free_port()
+                rounds["kavka-metastore"].append(bench_metastore(
+                    metastore_server(rw, port, args.kavka_metastore), port, rw, args))
+        res["rounds"] = rounds
+        for name in ("kafka", "kavka"):
+            if rounds[name]:
+                res["broker"][name] = average(rounds[name])
+        for name in ("zookeeper", "kavka-metastore"):
+            if rounds[name]:
+                res["metastore"][name] = average(rounds[name])
     finally:
         stop_all()
     res["wall_s"] = time.time() - t_start
@@ -778,8 +804,9 @@ def main():
     say("wrote %s%s; raw results in %s" % (args.out, " and " + png if res["chart"] else "", work))
     if not args.keep:
         # Drop the data, keep the logs.
-        for sub in ("kafka/logs", "kavka/data", "zookeeper/data", "metastore/data"):
-            shutil.rmtree(os.path.join(work, sub), ignore_errors=True)
+        for n in range(args.rounds):
+            for sub in ("kafka/logs", "kavka/data", "zookeeper/data", "metastore/data"):
+                shutil.rmtree(os.path.join(work, "round%d" % (n + 1), sub), ignore_errors=True)
 
 
 if __name__ == "__main__":
