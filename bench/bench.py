@@ -94,7 +94,7 @@ def machine():
         for p in ("/sys/class/block/%s/device/model" % dev,):
             if os.path.exists(p):
                 model = open(p).read().strip()
-        m["disk"] = "%s (%s, %s, %d GiB%s)" % (src[0], src[1], "rotational" if rot == "1" else "non-rotational",
+        m["disk"] = "%s (%s, %s, %d GiB%s)" % (src[0], src[1], "reported rotational" if rot == "1" else "non-rotational",
                                               size >> 30, ", " + model if model else "")
         if dev.startswith("vd"):
             m["disk"] += ", a virtio disk of a VM"
@@ -495,7 +495,8 @@ def write_report(res, args, path):
       " back to back in one run, not to give absolute capacity figures. The servers and the load tools"
       " share the same %d cores, so the load tool's own CPU use is part of every figure. Each server"
       " was measured %d time%s (reference, kavka, reference, kavka, ...; one server running at a time);"
-      " the tables give the mean and the log at the end every single figure."
+      " the tables give the median of each figure over the rounds (taken figure by figure), the log at"
+      " the end every single figure, so the spread can be seen there."
       % (" ".join(m["loadavg"]), m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
     w("")
     w("## Machine")
@@ -509,7 +510,8 @@ def write_report(res, args, path):
     w("| Java | %s |" % m["java"])
     w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone) |"
       % (res["kafka_version"], res["zk_version"]))
-    w("| kavka | commit %s, release build (`build-bench/`) |" % res["commit"])
+    w("| kavka | commit %s%s, release build (`build-bench/`) |" % (
+        res["commit"], " plus uncommitted changes in the working tree" if res["dirty"] else ""))
     w("")
     w("## Physical ceiling")
     w("")
@@ -638,8 +640,9 @@ def write_report(res, args, path):
     w("- Watches in the metastore load, pipelines deeper than one request per session"
       " (`zkbench ... WINDOW` supports it; `bench/run` does not use it), ZooKeeper 3.8 from Debian.")
     w("- CPU seconds per GB counts only the broker process; the load tools run on the same two cores.")
-    w("- Longer runs: every figure comes from one run of a few seconds; run-to-run noise on this"
-      " shared machine can be 10–20 %.")
+    w("- Longer runs: every figure is the median of %d runs of a few seconds each; on this shared machine"
+      " single runs of the same case differ by up to a factor of two (see the log), so ratios near 1"
+      " mean \"no measurable difference\"." % args.rounds)
     w("")
     w("## Log of the run")
     w("")
@@ -713,13 +716,16 @@ def write_chart(res, work, png):
     return True, ""
 
 
-def average(results):
-    """The mean of every number across rounds (same shape in every round)."""
+def median(results):
+    """The median of every number across rounds (same shape in every round);
+    the mean of the middle two for an even count."""
     first = results[0]
     if isinstance(first, dict):
-        return {k: average([r[k] for r in results]) for k in first}
+        return {k: median([r[k] for r in results]) for k in first}
     if isinstance(first, (int, float)) and not isinstance(first, bool):
-        return sum(results) / len(results)
+        v = sorted(results)
+        n = len(v)
+        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
     return first
 
 
@@ -737,8 +743,8 @@ def main():
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--warmup", type=int, default=50000)
     ap.add_argument("--zk-seconds", type=float, default=2.0)
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="measure each server this many times, alternating reference and kavka; report the mean")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="measure each server this many times, alternating reference and kavka; report the median")
     ap.add_argument("--only", choices=["broker", "metastore"], help="run one half only")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -753,7 +759,10 @@ def main():
            "machine": machine(), "broker": {}, "metastore": {}, "zk_cases": args.zk_cases,
            "commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip(),
-           "kafka_version": "?", "zk_version": "?"}
+           "kafka_version": "?", "zk_version": "?",
+           "dirty": bool(subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no",
+                                         "--", "broker", "metastore", "common", "meson.build"],
+                                        capture_output=True, text=True).stdout.strip())}
     for j in os.listdir(JARS):
         m = re.match(r"kafka_2\.13-([\d.]+)\.jar$", j)
         if m:
@@ -789,10 +798,10 @@ def main():
         res["rounds"] = rounds
         for name in ("kafka", "kavka"):
             if rounds[name]:
-                res["broker"][name] = average(rounds[name])
+                res["broker"][name] = median(rounds[name])
         for name in ("zookeeper", "kavka-metastore"):
             if rounds[name]:
-                res["metastore"][name] = average(rounds[name])
+                res["metastore"][name] = median(rounds[name])
     finally:
         stop_all()
     res["wall_s"] = time.time() - t_start
