@@ -94,6 +94,14 @@ int acl_add(struct acl_set *s, const struct acl_entry *e)
     return 1;
 }
 
+void acl_remove_at(struct acl_set *s, int i)
+{
+    if (i < 0 || i >= s->n)
+        return;
+    entry_free(&s->v[i]);
+    s->v[i] = s->v[--s->n];
+}
+
 static bool is_super(const char *super_users, const char *principal)
 {
     if (!super_users)

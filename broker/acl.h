@@ -1,8 +1,7 @@
 /*
  * acl.h — Kafka's standard authorizer (AclAuthorizer / StandardAuthorizer)
- * decision logic and its ZooKeeper JSON, without the wiring yet: nothing in
- * the broker calls it (no CreateAcls/DeleteAcls, authorizer.class.name is
- * not acted on). See docs/security.md, "Not implemented".
+ * decision logic and its ZooKeeper JSON. The broker's use of it (storage,
+ * CreateAcls/DeleteAcls/DescribeAcls, the checks) is in authz.[ch].
  *
  * Rules, as Kafka's authorizer applies them:
  *  - a principal in super.users is allowed everything;
@@ -53,6 +52,8 @@ struct acl_set {
 void acl_set_free(struct acl_set *s);
 /* Add a copy (no duplicate). 1 added, 0 already there, -1 out of memory. */
 int acl_add(struct acl_set *s, const struct acl_entry *e);
+/* Remove entry i (the last one takes its place). */
+void acl_remove_at(struct acl_set *s, int i);
 
 /* The decision. super_users: Kafka's `super.users` value ("User:a;User:b"). */
 bool acl_authorize(const struct acl_set *s, const char *principal, const char *host,

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "admin.h"
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -42,11 +43,6 @@ int32_t admin_topic_operations(void)
     return op_bits(ops, sizeof ops / sizeof ops[0]);
 }
 
-static bool authorizer_configured(const struct broker *b)
-{
-    return b->cfg->authorizer_class_name && *b->cfg->authorizer_class_name;
-}
-
 /* ---------------- DescribeCluster ---------------- */
 
 #define ENDPOINT_BROKERS 1
@@ -62,7 +58,11 @@ int h_describe_cluster(struct kreq *req)
     kp_describe_cluster_resp_init(&rs);
     rs.endpoint_type = rq.endpoint_type;
     rs.cluster_id = kstr_c(b->cluster_id);
-    if (rq.endpoint_type != ENDPOINT_BROKERS) {
+    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+        rs.error_message = kstr_c(NULL);
+        rs.brokers_n = 0;
+    } else if (rq.endpoint_type != ENDPOINT_BROKERS) {
         /* kavka has no separate controllers to describe. */
         rs.error_code = KERR_UNSUPPORTED_ENDPOINT_TYPE;
         rs.error_message = kstr_c("The endpoint type is not supported by this broker");
@@ -79,7 +79,8 @@ int h_describe_cluster(struct kreq *req)
         rs.brokers[0].port = l->adv_port;
         rs.brokers[0].rack = kstr_c(b->cfg->broker_rack);
         if (rq.include_cluster_authorized_operations)
-            rs.cluster_authorized_operations = admin_cluster_operations();
+            rs.cluster_authorized_operations = authz_operations(
+                req->conn, ACL_RES_CLUSTER, kstr_c(AUTHZ_CLUSTER_NAME), admin_cluster_operations());
     }
     struct kw w;
     kreq_writer(req, &w);
@@ -236,29 +237,7 @@ int h_describe_producers(struct kreq *req)
     return 0;
 }
 
-/* ---------------- DescribeAcls ---------------- */
-
-int h_describe_acls(struct kreq *req)
-{
-    struct kp_describe_acls_req rq;
-    if (kp_describe_acls_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
-        return -1;
-    struct kp_describe_acls_resp rs;
-    kp_describe_acls_resp_init(&rs);
-    rs.resources_n = 0;
-    rs.error_message = kstr_c(NULL);
-    /* Kafka answers SECURITY_DISABLED without an authorizer. With one, kavka
-     * has no ACL store yet, so the answer is truthfully "no ACLs". */
-    if (!authorizer_configured(req->conn->b)) {
-        rs.error_code = KERR_SECURITY_DISABLED;
-        rs.error_message = kstr_c("No Authorizer is configured.");
-    }
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_describe_acls_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
-    return 0;
-}
+/* DescribeAcls, CreateAcls, DeleteAcls: authz.c. */
 
 /* ---------------- ListPartitionReassignments ---------------- */
 

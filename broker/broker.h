@@ -176,6 +176,9 @@ int h_describe_cluster(struct kreq *req);
 int h_describe_log_dirs(struct kreq *req);
 int h_describe_producers(struct kreq *req);
 int h_describe_acls(struct kreq *req);
+int h_create_acls(struct kreq *req);
+int h_delete_acls(struct kreq *req);
 int h_list_partition_reassignments(struct kreq *req);
+int h_describe_topic_partitions(struct kreq *req);
 
 #endif

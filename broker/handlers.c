@@ -35,6 +35,8 @@ const struct khandler khandlers[] = {
     { 22, 0, 5, h_init_producer_id },
     { 23, 0, 4, h_offset_for_leader_epoch },
     { 29, 0, 3, h_describe_acls },
+    { 30, 0, 3, h_create_acls },
+    { 31, 0, 3, h_delete_acls },
     { 32, 0, 4, h_describe_configs },
     { 33, 0, 2, h_alter_configs },
     { 35, 0, 4, h_describe_log_dirs },
@@ -49,6 +51,8 @@ const struct khandler khandlers[] = {
     { 51, 0, 0, h_alter_user_scram_credentials },
     { 60, 0, 1, h_describe_cluster },
     { 61, 0, 0, h_describe_producers },
+    /* Kafka 4's kafka-topics --describe (KIP-966). */
+    { 75, 0, 0, h_describe_topic_partitions },
 };
 const int khandlers_n = (int)(sizeof khandlers / sizeof khandlers[0]);
 

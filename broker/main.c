@@ -20,6 +20,7 @@
 #include "properties.h"
 #include "cluster.h"
 #include "group.h"
+#include "authz.h"
 #include "scram_store.h"
 #include "topics.h"
 
@@ -114,49 +115,56 @@ int main(int argc, char **argv)
     char err[512];
     if (broker_config_load(&cfg, path, nover, overrides, err, sizeof err) != 0) {
         KLOG_ERROR("invalid configuration: %s", err);
+        free(overrides);
+        broker_config_free(&cfg);
         return 1;
     }
     free(overrides);
 
-    struct broker b;
-    memset(&b, 0, sizeof b);
+    /* Everything below is undone by one path, whatever step failed: each
+     * close function accepts what was never opened. */
+    static struct broker b;
+    static struct topics topics;
     b.cfg = &cfg;
+    b.topics = &topics;
+    int rc = 1;
     if (broker_listeners(&cfg, &b.listeners, &b.nlisteners, err, sizeof err) != 0) {
         KLOG_ERROR("invalid listeners: %s", err);
-        return 1;
+        goto out;
     }
     if (mkdir(cfg.log_dirs, 0755) != 0 && errno != EEXIST) {
         KLOG_ERROR("cannot create log dir %s: %s", cfg.log_dirs, strerror(errno));
-        return 1;
+        goto out;
     }
-    if (read_meta(&b) != 0)
-        return 1;
-    /* Dynamic broker configs change defaults the topics are opened with. */
-    if (dynconfig_open(&b) != 0)
-        return 1;
-    static struct topics topics;
-    if (topics_open(&topics, &cfg) != 0)
-        return 1;
-    b.topics = &topics;
-    b.base = event_base_new();
-    /* Groups need the event base for their timers, and must be loaded
+    /* Dynamic broker configs change defaults the topics are opened with.
+     * Groups need the event base for their timers, and must be loaded
      * before the first request arrives. */
-    if (!b.base || cluster_open(&b) != 0 || write_meta(&b) != 0 ||
-        scram_store_open(&b, cluster_zk(&b)) != 0 || groups_open(&b) != 0 ||
+    if (read_meta(&b) != 0 || dynconfig_open(&b) != 0 || topics_open(&topics, &cfg) != 0 ||
+        !(b.base = event_base_new()) || cluster_open(&b) != 0 || write_meta(&b) != 0 ||
+        scram_store_open(&b, cluster_zk(&b)) != 0 ||
+        authz_open(&b, cluster_zk(&b)) != 0 || groups_open(&b) != 0 ||
         broker_start(&b) != 0)
-        return 1;
+        goto out;
     KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
               cfg.log_dirs);
     event_base_dispatch(b.base);
+    rc = 0;
+out:
     broker_stop(&b);
     cluster_close(&b);
     groups_close(&b);
     scram_store_close();
+    authz_close();
     topics_close(&topics);
-    event_base_free(b.base);
+    if (b.base)
+        event_base_free(b.base);
     broker_listeners_free(b.listeners, b.nlisteners);
     dynconfig_close(&b);
     broker_config_free(&cfg);
+    if (rc != 0) {
+        KLOG_ERROR("kavka broker failed to start");
+        return rc;
+    }
     KLOG_INFO("kavka broker stopped");
     return 0;
 }
