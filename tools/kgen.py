@@ -55,6 +55,7 @@ class Field:
     def __init__(self, name, kind, elem, lo, hi, default, tag, where):
         self.name = name
         self.kind = kind      # 'prim', 'parray' (array of prim), 'sarray', 'struct'
+        self.nullable = False  # a 'struct' that may be null ('{}?')
         self.elem = elem      # primitive type for prim/parray
         self.lo = lo
         self.hi = hi          # None: open-ended
@@ -109,7 +110,7 @@ def parse_field(tokens, where):
         raise DefError('%s: bad field name %r' % (where, name))
     if ty == '[]':
         kind, elem = 'sarray', None
-    elif ty == '{}':
+    elif ty in ('{}', '{}?'):
         kind, elem = 'struct', None
     elif ty.startswith('[]'):
         kind, elem = 'parray', ty[2:]
@@ -130,6 +131,7 @@ def parse_field(tokens, where):
         else:
             lo, hi = parse_versions(tok, where)
     f = Field(name, kind, elem, lo, hi, default, tag, where)
+    f.nullable = ty == '{}?'
     check_default(f)
     return f
 
@@ -337,7 +339,7 @@ def struct_min(api, st, ver):
         if f.kind == 'prim':
             n += min_size(f.elem, flex)
         elif f.kind == 'struct':
-            n += struct_min(api, f.struct, ver)
+            n += 1 if f.nullable else struct_min(api, f.struct, ver)
         else:
             n += 1 if flex else 4
     return n
@@ -393,6 +395,8 @@ def gen_struct_decl(st, out):
                 out.append('    uint8_t %s[16];%s' % (f.name, c))
             else:
                 out.append('    %s %s;%s' % (PRIM[f.elem][0], f.name, c))
+        elif f.kind == 'struct' and f.nullable:
+            out.append('    struct %s *%s;  /* NULL: null */%s' % (f.struct.cname, f.name, c))
         elif f.kind == 'struct':
             out.append('    struct %s %s;%s' % (f.struct.cname, f.name, c))
         else:
@@ -495,6 +499,17 @@ class Gen:
         lv = 'm->' + f.name
         if f.kind == 'prim':
             return self.read_value(f, r, lv)
+        if f.kind == 'struct' and f.nullable:
+            # Kafka's marker: negative for null, anything else for a struct.
+            return [
+                'if (kr_i8(%s) >= 0 && !(%s)->err) {' % (r, r),
+                '    %s = karena_calloc(a, 1, sizeof *%s);' % (lv, lv),
+                '    if (%s)' % lv,
+                '        %s_read(%s, ver, a, %s);' % (f.struct.cname, r, lv),
+                '    else',
+                '        kr_fail(%s, WIRE_ENOMEM);' % r,
+                '}',
+            ]
         if f.kind == 'struct':
             return ['%s_read(%s, ver, a, &%s);' % (f.struct.cname, r, lv)]
         if f.kind == 'sarray':
@@ -518,6 +533,10 @@ class Gen:
         lv = 'm->' + f.name
         if f.kind == 'prim':
             return [PRIM[f.elem][2].format(w=w, v=lv) + ';']
+        if f.kind == 'struct' and f.nullable:
+            return ['kw_i8(%s, %s ? 1 : -1);' % (w, lv),
+                    'if (%s)' % lv,
+                    '    %s_write(%s, ver, %s);' % (f.struct.cname, w, lv)]
         if f.kind == 'struct':
             return ['%s_write(%s, ver, &%s);' % (f.struct.cname, w, lv)]
         if f.kind == 'sarray':
@@ -534,6 +553,8 @@ class Gen:
         d = f.default
         if f.kind in ('sarray', 'parray'):
             return '%s_n >= 0' % lv if d == 'null' else '%s_n != 0' % lv
+        if f.kind == 'struct' and f.nullable:
+            return '%s != NULL' % lv
         if f.kind == 'struct':
             f.struct.need_is_default = True
             return '!%s_is_default(&%s)' % (f.struct.cname, lv)
@@ -554,6 +575,8 @@ class Gen:
         d = f.default
         if f.kind in ('sarray', 'parray'):
             return ['%s_n = %d;' % (lv, -1 if d == 'null' else 0), '%s = NULL;' % lv]
+        if f.kind == 'struct' and f.nullable:
+            return ['%s = NULL;' % lv]
         if f.kind == 'struct':
             return ['%s_init(&%s);' % (f.struct.cname, lv)]
         if f.elem == 'uuid':
@@ -598,6 +621,13 @@ class Gen:
         v = '(seed * 131u + %du)' % k
         if f.kind == 'prim':
             return self.sample_value(f, lv, v)
+        if f.kind == 'struct' and f.nullable:
+            # Null for every other seed, so both encodings get exercised.
+            return ['if (%s & 1u) {' % v,
+                    '    %s = karena_calloc(a, 1, sizeof *%s);' % (lv, lv),
+                    '    if (%s)' % lv,
+                    '        %s_fill(a, ver, %s, %s);' % (f.struct.cname, lv, v),
+                    '}']
         if f.kind == 'struct':
             return ['%s_fill(a, ver, &%s, %s);' % (f.struct.cname, lv, v)]
         ev = '(%s * 7u + (unsigned)i)' % v
@@ -780,7 +810,8 @@ class Gen:
                 for root in api.msgs.values():
                     for st in all_structs(root):
                         for f in st.fields:
-                            if f.kind != 'struct' or f.struct.need_is_default:
+                            if (f.kind != 'struct' or f.nullable
+                                    or f.struct.need_is_default):
                                 continue
                             if f.tag is not None or st.need_is_default:
                                 f.struct.need_is_default = True
