@@ -49,7 +49,7 @@ def cluster(tmp_path, metastore, request):
     def start(name="b0", overrides=None, wait=True):
         props = {"zookeeper.connect": metastore.hosts + CHROOT,
                  "zookeeper.session.timeout.ms": str(SESSION_MS),
-                 "zookeeper.connection.timeout.ms": "10000"}
+                 "zookeeper.connection.timeout.ms": "30000"}
         props.update(overrides or {})
         b = Broker(tmp_path / name, props)
         made.append(b)
