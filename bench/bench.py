@@ -387,7 +387,7 @@ def bench_broker(srv, port, work, args):
     say("%s: ready in %.3f s (process start to first ApiVersions)" % (srv.name, r["startup_s"]))
     time.sleep(2)
     r["rss_idle_kb"] = status_kb(srv.pid, "VmRSS")
-    topics = [("warmup", 1)] + [("p%d-acks%s" % (n, a), n) for _, a, n in PRODUCE_CASES]
+    topics = [("warmup", 1), ("latency", 1)] + [("p%d-acks%s" % (n, a), n) for _, a, n in PRODUCE_CASES]
     create_topics(port, topics)
     say("%s: warm-up run (%d records, not measured)" % (srv.name, args.warmup))
     producer_perf(port, "warmup", args.warmup, "all", os.path.join(work, "%s-warmup.log" % srv.name))
@@ -423,6 +423,15 @@ def bench_broker(srv, port, work, args):
         say("%s: consume %s: %.0f rec/s, fetch %.1f MB/s (join %.0f ms), broker CPU %.1f s/GB" % (
             srv.name, key, res["fetch_rec_s"], res["fetch_mb_s"], res["rebalance_ms"], res["cpu_s_per_gb"]))
     r["consume_cpu_s_per_gb"] = cpu_total / bytes_total if bytes_total else 0
+    if args.rdlat:
+        out = run_logged([args.rdlat, "%s:%d" % (HOST, port), "latency", str(args.lat_rate), str(args.lat_seconds)],
+                         os.path.join(work, "%s-rdlat.log" % srv.name), timeout=120)
+        m = RDLAT_RE.search(out)
+        if not m:
+            raise RuntimeError("rdlat printed no result")
+        r["e2e"] = {k: int(v) if k != "rate" else float(v) for k, v in m.groupdict().items()}
+        say("%s: end-to-end at %d rec/s (1 KiB, acks=all): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms" % (
+            srv.name, args.lat_rate, r["e2e"]["p50_us"] / 1000, r["e2e"]["p99_us"] / 1000, r["e2e"]["p999_us"] / 1000))
     r["rss_end_kb"] = status_kb(srv.pid, "VmRSS")
     r["rss_peak_kb"] = status_kb(srv.pid, "VmHWM")
     r["threads"] = status_kb(srv.pid, "Threads")
@@ -430,6 +439,9 @@ def bench_broker(srv, port, work, args):
     return r
 
 
+RDLAT_RE = re.compile(r"sent=(?P<sent>\d+) received=(?P<received>\d+) rate=(?P<rate>[\d.]+) p50_us=(?P<p50_us>\d+) "
+                      r"p99_us=(?P<p99_us>\d+) p999_us=(?P<p999_us>\d+) max_us=(?P<max_us>\d+) "
+                      r"ack_p50_us=(?P<ack_p50_us>\d+) ack_p99_us=(?P<ack_p99_us>\d+) errors=(?P<errors>\d+)")
 ZK_RE = re.compile(r"op=(\w+) sessions=(\d+) value=(\d+) ops=(\d+) secs=([\d.]+) ops_per_s=([\d.]+) "
                    r"p50_us=(\d+) p99_us=(\d+) p999_us=(\d+) errors=(\d+)")
 
@@ -569,6 +581,20 @@ def write_report(res, args, path):
         w("Consume MB/s is ConsumerPerformance's `fetch.MB.sec` (after the group join; MiB per second);"
           " the join time is shown beside it.")
         w("")
+        if "e2e" in K and "e2e" in R:
+            w("End-to-end latency at a fixed rate: `bench/rdlat` (C, librdkafka %s) produces %d records/s of 1 KiB"
+              " with acks=all to one partition for %g s (librdkafka's default `linger.ms`=5) and consumes them in"
+              " the same process; latency is receive time minus send time. This is the figure to read for"
+              " latency; the p99 above is at an unbounded rate." % (res.get("librdkafka", "?"), args.lat_rate,
+                                                                     args.lat_seconds))
+            w("")
+            w("| End-to-end | Kafka ms | kavka ms | ratio |")
+            w("|---|---:|---:|---:|")
+            for key, lab in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9"), ("max_us", "max"),
+                             ("ack_p99_us", "produce acknowledgement p99")):
+                w("| %s | %.2f | %.2f | %s |" % (lab, R["e2e"][key] / 1000, K["e2e"][key] / 1000,
+                                                ratio(K["e2e"][key], R["e2e"][key])))
+            w("")
         w("| Resources | Kafka | kavka | ratio |")
         w("|---|---:|---:|---:|")
         w("| Start-up (process start to first ApiVersions answer) | %.2f s | %.3f s | %s |" % (
@@ -635,8 +661,9 @@ def write_report(res, args, path):
     w("")
     w("## Not measured yet")
     w("")
-    w("- End-to-end latency (p50/p99/p99.9) at a fixed rate with a librdkafka-based load tool: the"
-      " producer p99 above is taken at an unbounded rate.")
+    if not args.rdlat:
+        w("- End-to-end latency at a fixed rate: bench/rdlat was not built (librdkafka-dev missing).")
+    w("- End-to-end latency at more than one rate, with 8 partitions, and fetch throughput from librdkafka.")
     w("- Watches in the metastore load, pipelines deeper than one request per session"
       " (`zkbench ... WINDOW` supports it; `bench/run` does not use it), ZooKeeper 3.8 from Debian.")
     w("- CPU seconds per GB counts only the broker process; the load tools run on the same two cores.")
@@ -681,6 +708,11 @@ def write_chart(res, work, png):
                             K["produce"]["%s p%d" % (label, parts)]["p99_ms"]) for label, _, parts in PRODUCE_CASES])
         plots.append(("broker_tput", "Broker throughput (MB/s, higher is better)", "Kafka 4", "kavka"))
         plots.append(("broker_lat", "Producer p99 latency, unbounded rate (ms, lower is better)", "Kafka 4", "kavka"))
+        if "e2e" in K and "e2e" in R:
+            dat("broker_e2e", [(lab, R["e2e"][key] / 1000, K["e2e"][key] / 1000)
+                               for key, lab in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9"))])
+            plots.append(("broker_e2e", "End-to-end latency at %d rec/s, 1 KiB, acks=all (ms, lower is better)"
+                          % res["lat_rate"], "Kafka 4", "kavka"))
     if Z and M:
         rows, lrows = [], []
         for sessions, value in args_zk_cases(res):
@@ -740,6 +772,9 @@ def main():
     ap.add_argument("--kavka-broker", required=True)
     ap.add_argument("--kavka-metastore", required=True)
     ap.add_argument("--zkbench", required=True)
+    ap.add_argument("--rdlat", help="the librdkafka latency tool (bench/rdlat.c); skipped when not given")
+    ap.add_argument("--lat-rate", type=int, default=5000)
+    ap.add_argument("--lat-seconds", type=float, default=5)
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--warmup", type=int, default=50000)
     ap.add_argument("--zk-seconds", type=float, default=2.0)
@@ -756,7 +791,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, f: (stop_all(), sys.exit(128 + s)))
     res = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip(),
-           "machine": machine(), "broker": {}, "metastore": {}, "zk_cases": args.zk_cases,
+           "machine": machine(), "broker": {}, "lat_rate": args.lat_rate, "metastore": {}, "zk_cases": args.zk_cases,
            "commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip(),
            "kafka_version": "?", "zk_version": "?",
@@ -770,6 +805,9 @@ def main():
         m = re.match(r"zookeeper-([\d.]+)\.jar$", j)
         if m:
             res["zk_version"] = m.group(1)
+    if args.rdlat:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "librdkafka1"], capture_output=True, text=True)
+        res["librdkafka"] = r.stdout.strip() or "?"
     say("work directory %s; machine: %d cores, %s GiB RAM, Linux %s; load average %s" % (
         work, res["machine"]["nproc"], res["machine"]["ram_gib"], res["machine"]["kernel"],
         " ".join(res["machine"]["loadavg"])))
