@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -90,7 +91,10 @@ int h_create_partitions(struct kreq *req)
         kp_create_partitions_resp_results_init(r);
         r->name = rq.topics[i].name;
         char err[512] = "";
-        int e = create_partitions_one(req->conn->b, &rq, i, err, sizeof err);
+        /* Kafka: ALTER on the topic. */
+        int e = !authz_allowed(req->conn, ACL_OP_ALTER, ACL_RES_TOPIC, rq.topics[i].name)
+                    ? KERR_TOPIC_AUTHORIZATION_FAILED
+                    : create_partitions_one(req->conn->b, &rq, i, err, sizeof err);
         r->error_code = (int16_t)e;
         r->error_message = kstr_c(e && *err ? karena_strdup(&req->arena, err) : NULL);
     }
@@ -129,6 +133,11 @@ int h_delete_records(struct kreq *req)
             kp_delete_records_resp_topics_partitions_init(rp);
             rp->partition_index = qt->partitions[j].partition_index;
             rp->low_watermark = -1;
+            /* Kafka: DELETE on the topic. */
+            if (!authz_allowed(req->conn, ACL_OP_DELETE, ACL_RES_TOPIC, qt->name)) {
+                rp->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             struct partition *p = topics_partition(b->topics, qt->name, rp->partition_index);
             if (!p) {
                 rp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -198,8 +207,16 @@ int h_offset_for_leader_epoch(struct kreq *req)
         rt->partitions = karena_calloc(&req->arena, (size_t)rt->partitions_n + 1, sizeof *rt->partitions);
         if (!rt->partitions)
             return -1;
-        for (int32_t j = 0; j < rt->partitions_n; j++)
+        /* Kafka: DESCRIBE on the topic (consumers validating positions). */
+        bool ok = authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, qt->topic);
+        for (int32_t j = 0; j < rt->partitions_n; j++) {
             epoch_end(req->conn->b, qt->topic, &qt->partitions[j], &rt->partitions[j]);
+            if (!ok) {
+                rt->partitions[j].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+                rt->partitions[j].leader_epoch = -1;
+                rt->partitions[j].end_offset = -1;
+            }
+        }
     }
     struct kw w;
     kreq_writer(req, &w);

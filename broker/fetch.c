@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "broker.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -29,14 +30,24 @@ struct fetch_waiter {
     int nparts;
 };
 
-static struct partition *resolve(struct broker *b, int16_t ver,
+static struct partition *resolve(const struct conn *c, int16_t ver,
                                  const struct kp_fetch_req_topics *t, int32_t part,
                                  int16_t *err)
 {
+    struct broker *b = c->b;
+    /* Kafka: READ on the topic, checked before its existence by name. */
+    if (ver < 13 && !authz_allowed(c, ACL_OP_READ, ACL_RES_TOPIC, t->topic)) {
+        *err = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
     struct topic *topic = ver >= 13 ? topics_find_id(b->topics, t->topic_id)
                                     : topics_find(b->topics, t->topic);
     if (!topic) {
         *err = ver >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
+    if (ver >= 13 && !authz_allowed_c(c, ACL_OP_READ, ACL_RES_TOPIC, topic->name)) {
+        *err = KERR_TOPIC_AUTHORIZATION_FAILED;
         return NULL;
     }
     if (part < 0 || part >= topic->nparts) {
@@ -48,14 +59,14 @@ static struct partition *resolve(struct broker *b, int16_t ver,
 }
 
 /* Bytes a fetch would return now, without building anything. */
-static int64_t available_bytes(struct broker *b, int16_t ver, const struct kp_fetch_req *rq)
+static int64_t available_bytes(const struct conn *c, int16_t ver, const struct kp_fetch_req *rq)
 {
     int64_t total = 0;
     for (int32_t i = 0; i < rq->topics_n; i++)
         for (int32_t j = 0; j < rq->topics[i].partitions_n; j++) {
             const struct kp_fetch_req_topics_partitions *fp = &rq->topics[i].partitions[j];
             int16_t err;
-            struct partition *p = resolve(b, ver, &rq->topics[i], fp->partition, &err);
+            struct partition *p = resolve(c, ver, &rq->topics[i], fp->partition, &err);
             if (!p)
                 return INT64_MAX; /* an error answers at once */
             struct plog_slice s;
@@ -119,7 +130,6 @@ static void build_partition(struct kreq *req, struct partition *p, int16_t err,
 
 static void respond(struct kreq *req, const struct kp_fetch_req *rq)
 {
-    struct broker *b = req->conn->b;
     int16_t ver = req->api_version;
     struct kp_fetch_resp rs;
     kp_fetch_resp_init(&rs);
@@ -150,7 +160,7 @@ static void respond(struct kreq *req, const struct kp_fetch_req *rq)
         }
         for (int32_t j = 0; j < rt->partitions_n; j++) {
             int16_t err;
-            struct partition *p = resolve(b, ver, ft, ft->partitions[j].partition, &err);
+            struct partition *p = resolve(req->conn, ver, ft, ft->partitions[j].partition, &err);
             build_partition(req, p, err, &ft->partitions[j], &rt->partitions[j], &budget, &first);
         }
     }
@@ -224,7 +234,7 @@ void fetch_wake(struct broker *b, const struct partition *p)
         for (int i = 0; i < fw->nparts && !interested; i++)
             interested = fw->parts[i] == p;
         if (interested &&
-            available_bytes(b, fw->req->api_version, &fw->rq) >= fw->rq.min_bytes)
+            available_bytes(fw->req->conn, fw->req->api_version, &fw->rq) >= fw->rq.min_bytes)
             waiter_done(b, fw);
     }
 }
@@ -262,7 +272,7 @@ static int defer(struct kreq *req, const struct kp_fetch_req *rq)
         for (int32_t j = 0; j < rq->topics[i].partitions_n; j++) {
             int16_t err;
             struct partition *p =
-                resolve(b, req->api_version, &rq->topics[i], rq->topics[i].partitions[j].partition, &err);
+                resolve(req->conn, req->api_version, &rq->topics[i], rq->topics[i].partitions[j].partition, &err);
             if (p)
                 fw->parts[fw->nparts++] = p;
         }
@@ -280,9 +290,8 @@ int h_fetch(struct kreq *req)
     struct kp_fetch_req rq;
     if (kp_fetch_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
         return -1;
-    struct broker *b = req->conn->b;
     if (rq.max_wait_ms > 0 && rq.min_bytes > 0 && rq.session_id == 0 &&
-        available_bytes(b, req->api_version, &rq) < rq.min_bytes) {
+        available_bytes(req->conn, req->api_version, &rq) < rq.min_bytes) {
         if (defer(req, &rq) == 0)
             return 0;
     }

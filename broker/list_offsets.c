@@ -3,6 +3,7 @@
  * (-3), earliest local (-4, the same as earliest here: no tiered storage),
  * or the first offset whose timestamp is at or after the one given.
  */
+#include "authz.h"
 #include "broker.h"
 #include "kafka_errors.h"
 #include "topics.h"
@@ -18,6 +19,11 @@ static void answer(struct kreq *req, struct kstr topic,
     a->offset = -1;
     a->leader_epoch = -1;
     a->old_style_offsets_n = 0;
+    /* Kafka: DESCRIBE on the topic. */
+    if (!authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, topic)) {
+        a->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     struct partition *p = topics_partition(b->topics, topic, q->partition_index);
     if (!p) {
         a->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;

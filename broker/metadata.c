@@ -4,6 +4,7 @@
  * partitions, auto-creating unknown topics where Kafka would.
  */
 #include "admin.h"
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -59,6 +60,10 @@ static int16_t lookup_or_create(struct kreq *req, const struct kp_metadata_req *
     bool allow = req->api_version < 4 || rq->allow_auto_topic_creation;
     if (!allow || !b->cfg->auto_create_topics_enable)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    /* Kafka: auto-creation needs CREATE on the cluster or on the topic. */
+    if (!authz_allowed_c(req->conn, ACL_OP_CREATE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME) &&
+        !authz_allowed(req->conn, ACL_OP_CREATE, ACL_RES_TOPIC, name))
+        return KERR_TOPIC_AUTHORIZATION_FAILED;
     char err[256];
     int e = topics_create(b->topics, name, -1, -1, NULL, 0, false, out, err, sizeof err);
     if (e != KERR_NONE) {
@@ -92,7 +97,8 @@ int h_metadata(struct kreq *req)
     rs.controller_id = node;
     rs.cluster_authorized_operations = INT32_MIN;
     if (req->api_version >= 8 && req->api_version <= 10 && rq.include_cluster_authorized_operations)
-        rs.cluster_authorized_operations = admin_cluster_operations();
+        rs.cluster_authorized_operations = authz_operations(
+            req->conn, ACL_RES_CLUSTER, kstr_c(AUTHZ_CLUSTER_NAME), admin_cluster_operations());
 
     /* Null (v1+) or, in v0, empty means every topic. */
     bool all = rq.topics_n < 0 || (req->api_version == 0 && rq.topics_n == 0);
@@ -101,8 +107,11 @@ int h_metadata(struct kreq *req)
         rs.topics = karena_calloc(&req->arena, (size_t)rs.topics_n + 1, sizeof *rs.topics);
         if (!rs.topics)
             return -1;
+        /* Topics the principal may not DESCRIBE are left out (Kafka). */
+        rs.topics_n = 0;
         for (int i = 0; i < b->topics->n; i++)
-            fill_topic(req, &rs.topics[i], b->topics->v[i], node);
+            if (authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, b->topics->v[i]->name))
+                fill_topic(req, &rs.topics[rs.topics_n++], b->topics->v[i], node);
     } else {
         rs.topics_n = rq.topics_n;
         rs.topics = karena_calloc(&req->arena, (size_t)rq.topics_n + 1, sizeof *rs.topics);
@@ -117,7 +126,14 @@ int h_metadata(struct kreq *req)
             if (name.len < 0) {
                 t = topics_find_id(b->topics, rq.topics[i].topic_id);
                 err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_ID;
+                if (t && !authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name)) {
+                    t = NULL;
+                    err = KERR_TOPIC_AUTHORIZATION_FAILED;
+                }
                 memcpy(rt->topic_id, rq.topics[i].topic_id, 16);
+            } else if (!authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, name)) {
+                /* Kafka: DESCRIBE on the topic, checked before its existence. */
+                err = KERR_TOPIC_AUTHORIZATION_FAILED;
             } else {
                 err = lookup_or_create(req, &rq, name, &t);
             }
@@ -136,7 +152,8 @@ int h_metadata(struct kreq *req)
     /* Operations allowed, when asked for (librdkafka's describe_topics). */
     for (int32_t i = 0; rq.include_topic_authorized_operations && i < rs.topics_n; i++)
         if (rs.topics[i].error_code == KERR_NONE)
-            rs.topics[i].topic_authorized_operations = admin_topic_operations();
+            rs.topics[i].topic_authorized_operations = authz_operations(
+                req->conn, ACL_RES_TOPIC, rs.topics[i].name, admin_topic_operations());
     struct kw w;
     kreq_writer(req, &w);
     kp_metadata_resp_encode(&w, req->api_version, &rs);

@@ -3,6 +3,7 @@
  * them to the partition log exactly as received (base offsets patched in
  * the request frame itself, then written with one write).
  */
+#include "authz.h"
 #include "broker.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -135,9 +136,13 @@ int h_produce(struct kreq *req)
                                                 sizeof *rt->partition_responses);
         if (!rt->partition_responses)
             return -1;
+        /* Kafka: WRITE on the topic, else TOPIC_AUTHORIZATION_FAILED per partition. */
+        int16_t err = acks_err;
+        if (!err && !authz_allowed(req->conn, ACL_OP_WRITE, ACL_RES_TOPIC, td->name))
+            err = KERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < rt->partition_responses_n; j++)
             answer_partition(req, &td->partition_data[j], &rt->partition_responses[j], td->name,
-                             acks_err);
+                             err);
     }
     if (rq.acks == 0) {
         kreq_finish_silent(req);
