@@ -5,6 +5,7 @@
  * group_admin.c build on. Kafka's GroupCoordinator is the model; see
  * group.h for the states and docs/groups.md for the rules.
  */
+#include "authz.h"
 #include "group_int.h"
 
 #include <event2/event.h>
@@ -810,7 +811,10 @@ int h_join_group(struct kreq *req)
     if (rebalance_ms <= 0)
         rebalance_ms = rq.session_timeout_ms;
     struct group *g = group_find(gs, rq.group_id);
-    if (rq.group_id.len <= 0)
+    /* Kafka: READ on the group. */
+    if (!authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq.group_id))
+        err = KERR_GROUP_AUTHORIZATION_FAILED;
+    else if (rq.group_id.len <= 0)
         err = KERR_INVALID_GROUP_ID;
     else if (rq.session_timeout_ms < cfg->group_min_session_timeout_ms ||
              rq.session_timeout_ms > cfg->group_max_session_timeout_ms)
@@ -926,7 +930,9 @@ int h_sync_group(struct kreq *req)
         return -1;
     struct group *g = group_find(req->conn->b->groups, rq.group_id);
     struct gmember *m = NULL;
-    int16_t err = sync_check(g, &rq, req->api_version, &m);
+    int16_t err = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq.group_id)
+                      ? sync_check(g, &rq, req->api_version, &m)
+                      : KERR_GROUP_AUTHORIZATION_FAILED;
     if (err == KERR_NONE) {
         switch (g->state) {
         case GS_PREPARING:
@@ -960,7 +966,9 @@ int h_heartbeat(struct kreq *req)
     struct group *g = group_find(req->conn->b->groups, rq.group_id);
     struct gmember *m = g ? member_find(g, rq.member_id) : NULL;
     int16_t err = KERR_NONE;
-    if (rq.group_id.len <= 0)
+    if (!authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq.group_id))
+        err = KERR_GROUP_AUTHORIZATION_FAILED;
+    else if (rq.group_id.len <= 0)
         err = KERR_INVALID_GROUP_ID;
     else if (!g || g->state == GS_EMPTY)
         err = KERR_UNKNOWN_MEMBER_ID;
@@ -1016,7 +1024,9 @@ int h_leave_group(struct kreq *req)
     struct kp_leave_group_req rq;
     if (kp_leave_group_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
         return -1;
-    struct group *g = group_find(req->conn->b->groups, rq.group_id);
+    /* Kafka: READ on the group; denied, the group is left alone. */
+    bool denied = !authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq.group_id);
+    struct group *g = denied ? NULL : group_find(req->conn->b->groups, rq.group_id);
     /* v0-2 name one member; v3+ a batch. */
     struct kp_leave_group_req_members one;
     kp_leave_group_req_members_init(&one);
@@ -1037,7 +1047,9 @@ int h_leave_group(struct kreq *req)
         kp_leave_group_resp_members_init(o);
         o->member_id = list[i].member_id;
         o->group_instance_id = list[i].group_instance_id;
-        if (rq.group_id.len <= 0)
+        if (denied)
+            o->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+        else if (rq.group_id.len <= 0)
             o->error_code = KERR_INVALID_GROUP_ID;
         else if (!g)
             o->error_code = KERR_UNKNOWN_MEMBER_ID;
@@ -1048,7 +1060,10 @@ int h_leave_group(struct kreq *req)
         rebalance_after_removal(g);
     else if (g)
         maybe_complete_join(g);
-    if (rq.group_id.len <= 0)
+    if (denied) {
+        rs.error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+        rs.members_n = 0;
+    } else if (rq.group_id.len <= 0)
         rs.error_code = KERR_INVALID_GROUP_ID;
     else if (req->api_version < 3)
         rs.error_code = rs.members[0].error_code;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authz.h"
 #include "config.h"
 #include "group_int.h"
 #include "kafka_errors.h"
@@ -16,6 +17,19 @@
 /* ------------------------------------------------------- FindCoordinator */
 
 enum { KEY_TYPE_GROUP = 0, KEY_TYPE_TRANSACTION = 1 };
+
+/* Kafka: DESCRIBE on the group or transactional id. */
+static int16_t coordinator_authz(struct kreq *req, int8_t key_type, struct kstr key, int16_t err)
+{
+    if (err)
+        return err;
+    if (key_type == KEY_TYPE_GROUP && !authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_GROUP, key))
+        return KERR_GROUP_AUTHORIZATION_FAILED;
+    if (key_type == KEY_TYPE_TRANSACTION &&
+        !authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_TRANSACTIONAL_ID, key))
+        return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return KERR_NONE;
+}
 
 int h_find_coordinator(struct kreq *req)
 {
@@ -31,8 +45,10 @@ int h_find_coordinator(struct kreq *req)
     struct kp_find_coordinator_resp rs;
     kp_find_coordinator_resp_init(&rs);
     if (req->api_version < 4) {
+        int16_t e0 = err;
+        err = coordinator_authz(req, rq.key_type, rq.key, err);
         rs.error_code = err;
-        rs.error_message = kstr_c(err ? "unsupported key type" : NULL);
+        rs.error_message = kstr_c(e0 ? "unsupported key type" : NULL);
         rs.node_id = err ? -1 : node;
         rs.host = kstr_c(err ? "" : l->adv_host);
         rs.port = err ? -1 : l->adv_port;
@@ -46,11 +62,12 @@ int h_find_coordinator(struct kreq *req)
             struct kp_find_coordinator_resp_coordinators *c = &rs.coordinators[i];
             kp_find_coordinator_resp_coordinators_init(c);
             c->key = rq.coordinator_keys[i];
-            c->error_code = err;
+            int16_t e = coordinator_authz(req, rq.key_type, c->key, err);
+            c->error_code = e;
             c->error_message = kstr_c(err ? "unsupported key type" : NULL);
-            c->node_id = err ? -1 : node;
-            c->host = kstr_c(err ? "" : l->adv_host);
-            c->port = err ? -1 : l->adv_port;
+            c->node_id = e ? -1 : node;
+            c->host = kstr_c(e ? "" : l->adv_host);
+            c->port = e ? -1 : l->adv_port;
         }
     }
     struct kw w;
@@ -71,8 +88,15 @@ static int describe_one(struct kreq *req, struct kstr gid, bool want_ops,
 {
     kp_describe_groups_resp_groups_init(o);
     o->group_id = gid;
-    o->authorized_operations = want_ops ? GROUP_OPERATIONS : INT32_MIN;
+    o->authorized_operations =
+        want_ops ? authz_operations(req->conn, ACL_RES_GROUP, gid, GROUP_OPERATIONS) : INT32_MIN;
     struct group *g = gid.len > 0 ? group_find(req->conn->b->groups, gid) : NULL;
+    /* Kafka: DESCRIBE on the group. */
+    if (!authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_GROUP, gid)) {
+        o->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+        o->authorized_operations = INT32_MIN;
+        return 0;
+    }
     if (gid.len <= 0) {
         o->error_code = KERR_INVALID_GROUP_ID;
         return 0;
@@ -156,8 +180,13 @@ int h_list_groups(struct kreq *req)
     if (!rs.groups)
         return -1;
     int32_t n = 0;
+    /* Kafka: DESCRIBE on the cluster lists every group, else the groups
+     * the principal may DESCRIBE. */
+    bool all = authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME);
     for (int i = 0; i < gs->n; i++) {
         struct group *g = gs->v[i];
+        if (!all && !authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_GROUP, g->id))
+            continue;
         /* Every group here speaks the classic protocol (KIP-848 types). */
         if (!in_filter(rq.states_filter, rq.states_filter_n, gstate_name(g->state)) ||
             !in_filter(rq.types_filter, rq.types_filter_n, "classic"))
@@ -207,7 +236,11 @@ int h_delete_groups(struct kreq *req)
     for (int32_t i = 0; i < n; i++) {
         kp_delete_groups_resp_results_init(&rs.results[i]);
         rs.results[i].group_id = rq.groups_names[i];
-        rs.results[i].error_code = delete_one(req->conn->b->groups, rq.groups_names[i]);
+        /* Kafka: DELETE on the group. */
+        rs.results[i].error_code =
+            authz_allowed(req->conn, ACL_OP_DELETE, ACL_RES_GROUP, rq.groups_names[i])
+                ? delete_one(req->conn->b->groups, rq.groups_names[i])
+                : KERR_GROUP_AUTHORIZATION_FAILED;
     }
     struct kw w;
     kreq_writer(req, &w);

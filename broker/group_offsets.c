@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "config.h"
 #include "group_int.h"
 #include "kafka_errors.h"
@@ -518,7 +519,10 @@ int h_offset_commit(struct kreq *req)
         return -1;
     struct groups *gs = req->conn->b->groups;
     struct group *g = NULL;
-    int16_t gerr = commit_check(gs, &rq, req->api_version, &g);
+    /* Kafka: READ on the group, then READ on each topic. */
+    int16_t gerr = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq.group_id)
+                       ? commit_check(gs, &rq, req->api_version, &g)
+                       : KERR_GROUP_AUTHORIZATION_FAILED;
     int64_t now = now_ms();
     int64_t retention = req->api_version >= 2 && req->api_version <= 4 ? rq.retention_time_ms : -1;
 
@@ -544,10 +548,13 @@ int h_offset_commit(struct kreq *req)
             return -1;
         }
         o->partitions_n = np;
+        int16_t terr = gerr;
+        if (!terr && !authz_allowed(req->conn, ACL_OP_READ, ACL_RES_TOPIC, t->name))
+            terr = KERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < np; j++) {
             kp_offset_commit_resp_topics_partitions_init(&o->partitions[j]);
             o->partitions[j].partition_index = t->partitions[j].partition_index;
-            int16_t e = gerr ? gerr : commit_one(gs, t->name, &t->partitions[j]);
+            int16_t e = terr ? terr : commit_one(gs, t->name, &t->partitions[j]);
             o->partitions[j].error_code = e;
             if (e == KERR_NONE) {
                 struct gs_rec r;
@@ -753,6 +760,63 @@ static int offset_fetch_v8(struct kreq *req, const struct kp_offset_fetch_req *r
     return 0;
 }
 
+/* Kafka's OffsetFetch authorization, applied to the answer: without READ on
+ * the group every partition (and the group, v2+) gets
+ * GROUP_AUTHORIZATION_FAILED; topics without READ are left out of an
+ * all-topics answer, and get TOPIC_AUTHORIZATION_FAILED when named. */
+#define AUTHZ_OFFSETS(TOPICS, TOPICS_N, GID, ALL, GERR)                                       \
+    do {                                                                                   \
+        bool gok_ = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, (GID));           \
+        int32_t k_ = 0;                                                                    \
+        if (!gok_)                                                                         \
+            (GERR) = KERR_GROUP_AUTHORIZATION_FAILED;                                      \
+        for (int32_t i_ = 0; i_ < (TOPICS_N); i_++) {                                      \
+            bool tok_ = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_TOPIC, (TOPICS)[i_].name); \
+            if (gok_ && !tok_ && (ALL))                                                    \
+                continue;                                                                  \
+            for (int32_t j_ = 0; j_ < (TOPICS)[i_].partitions_n; j_++)                     \
+                if (!gok_ || !tok_) {                                                      \
+                    (TOPICS)[i_].partitions[j_].error_code =                               \
+                        !gok_ ? KERR_GROUP_AUTHORIZATION_FAILED                            \
+                              : KERR_TOPIC_AUTHORIZATION_FAILED;                           \
+                    (TOPICS)[i_].partitions[j_].committed_offset = -1;                     \
+                    (TOPICS)[i_].partitions[j_].metadata = kstr_c("");                     \
+                }                                                                          \
+            (TOPICS)[k_++] = (TOPICS)[i_];                                                 \
+        }                                                                                  \
+        if (!gok_ && req->api_version >= 2)                                                \
+            k_ = 0;                                                                        \
+        (TOPICS_N) = k_;                                                                   \
+    } while (0)
+
+static void authz_offset_fetch(struct kreq *req, const struct kp_offset_fetch_req *rq,
+                               struct kp_offset_fetch_resp *rs)
+{
+    if (!authz_enabled(req->conn->b))
+        return;
+    if (req->api_version < 8) {
+        if (rs->topics_n > 0)
+            AUTHZ_OFFSETS(rs->topics, rs->topics_n, rq->group_id, rq->topics_n < 0,
+                          rs->error_code);
+        else if (!authz_allowed(req->conn, ACL_OP_READ, ACL_RES_GROUP, rq->group_id))
+            rs->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+        return;
+    }
+    for (int32_t g = 0; g < rs->groups_n; g++) {
+        bool all = false;
+        for (int32_t i = 0; i < rq->groups_n; i++)
+            if (rq->groups[i].group_id.len == rs->groups[g].group_id.len &&
+                (rq->groups[i].group_id.len <= 0 ||
+                 memcmp(rq->groups[i].group_id.p, rs->groups[g].group_id.p,
+                        (size_t)rq->groups[i].group_id.len) == 0))
+                all = rq->groups[i].topics_n < 0;
+        if (rs->groups[g].topics_n < 0)
+            rs->groups[g].topics_n = 0;
+        AUTHZ_OFFSETS(rs->groups[g].topics, rs->groups[g].topics_n, rs->groups[g].group_id, all,
+                      rs->groups[g].error_code);
+    }
+}
+
 int h_offset_fetch(struct kreq *req)
 {
     struct kp_offset_fetch_req rq;
@@ -764,6 +828,7 @@ int h_offset_fetch(struct kreq *req)
                                    : offset_fetch_v0_7(req, &rq, &rs);
     if (rc != 0)
         return -1;
+    authz_offset_fetch(req, &rq, &rs);
     struct kw w;
     kreq_writer(req, &w);
     kp_offset_fetch_resp_encode(&w, req->api_version, &rs);
