@@ -305,6 +305,71 @@ Test(codec, tagged_fields_known_and_unknown)
     karena_free(&a);
 }
 
+/* Nullable structs ({}?): an int8 marker, -1 null, 1 then the struct. */
+Test(codec, nullable_struct_marker)
+{
+    static const uint8_t present[] = {
+        0x02, 0x02, 't', 0x00,                          /* [ {"t"} ] */
+        0x00, 0x00, 0x00, 0x05,                         /* response_partition_limit */
+        0x01, 0x02, 't', 0x00, 0x00, 0x00, 0x03, 0x00,  /* cursor {"t", 3} */
+        0x00,                                           /* tags */
+    };
+    struct karena a;
+    karena_init(&a);
+    struct kp_describe_topic_partitions_req m;
+    kp_describe_topic_partitions_req_init(&m);
+    cr_assert_null(m.cursor);
+    cr_assert_eq(m.response_partition_limit, 2000);
+    struct kr r;
+    kr_init(&r, present, sizeof present);
+    cr_assert_eq(kp_describe_topic_partitions_req_decode(&r, 0, &a, &m), 0);
+    cr_assert_eq(kr_left(&r), 0);
+    cr_assert_not_null(m.cursor);
+    cr_assert(kstr_eq(m.cursor->topic_name, "t"));
+    cr_assert_eq(m.cursor->partition_index, 3);
+    struct kw w;
+    kw_init(&w, NULL);
+    kp_describe_topic_partitions_req_encode(&w, 0, &m);
+    cr_assert_eq(w.len, sizeof present);
+    cr_assert(memcmp(w.buf, present, sizeof present) == 0);
+    kw_free(&w);
+
+    /* Null: the marker alone. Kafka reads any negative marker as null and
+     * any other as present; written back as -1 / 1. */
+    uint8_t null_body[] = { 0x01, 0x00, 0x00, 0x07, 0xd0, 0xfb, 0x00 };
+    kr_init(&r, null_body, sizeof null_body);
+    cr_assert_eq(kp_describe_topic_partitions_req_decode(&r, 0, &a, &m), 0);
+    cr_assert_eq(kr_left(&r), 0);
+    cr_assert_null(m.cursor);
+    cr_assert_eq(m.topics_n, 0);
+    kw_init(&w, NULL);
+    kp_describe_topic_partitions_req_encode(&w, 0, &m);
+    cr_assert_eq(w.len, sizeof null_body);
+    cr_assert_eq(w.buf[5], 0xff);
+    kw_free(&w);
+    uint8_t zero_marker[sizeof present];
+    memcpy(zero_marker, present, sizeof present);
+    zero_marker[8] = 0x00;
+    kr_init(&r, zero_marker, sizeof zero_marker);
+    cr_assert_eq(kp_describe_topic_partitions_req_decode(&r, 0, &a, &m), 0);
+    cr_assert_not_null(m.cursor);
+    /* A struct cut short after its marker fails. */
+    kr_init(&r, present, 10);
+    cr_assert_neq(kp_describe_topic_partitions_req_decode(&r, 0, &a, &m), 0);
+
+    /* The sampler gives both null and present across seeds 1..3. */
+    int nulls = 0, presents = 0;
+    for (int seed = 1; seed <= 3; seed++) {
+        kp_describe_topic_partitions_req_sample(&a, 0, &m, seed);
+        struct kp_describe_topic_partitions_resp rs;
+        kp_describe_topic_partitions_resp_sample(&a, 0, &rs, seed);
+        nulls += !m.cursor + !rs.next_cursor;
+        presents += !!m.cursor + !!rs.next_cursor;
+    }
+    cr_assert(nulls > 0 && presents > 0);
+    karena_free(&a);
+}
+
 /* ---------------- malformed input ---------------- */
 
 Test(codec, every_truncation_fails)
