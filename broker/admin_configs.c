@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "admin.h"
 #include "broker.h"
 #include "config.h"
@@ -511,6 +512,18 @@ static void describe_topic(struct dctx *c, struct broker *b, struct kstr name,
     }
 }
 
+/* Kafka: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster
+ * for broker resources. */
+static int16_t configs_authz(struct kreq *req, int8_t type, struct kstr name, int8_t op)
+{
+    if (type == RES_TOPIC)
+        return authz_allowed(req->conn, op, ACL_RES_TOPIC, name) ? KERR_NONE
+                                                                 : KERR_TOPIC_AUTHORIZATION_FAILED;
+    return authz_allowed_c(req->conn, op, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)
+               ? KERR_NONE
+               : KERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 int h_describe_configs(struct kreq *req)
 {
     struct kp_describe_configs_req rq;
@@ -532,7 +545,11 @@ int h_describe_configs(struct kreq *req)
         out->error_message = kstr_c(NULL);
         struct dctx c = { req, &rq, r, NULL, 0, 0 };
         char *name = astr(&req->arena, r->resource_name);
-        if (r->resource_type == RES_BROKER && name) {
+        int16_t ae = configs_authz(req, r->resource_type, r->resource_name,
+                                   ACL_OP_DESCRIBE_CONFIGS);
+        if (ae) {
+            out->error_code = ae;
+        } else if (r->resource_type == RES_BROKER && name) {
             describe_broker(&c, b, name, out);
         } else if (r->resource_type == RES_TOPIC) {
             describe_topic(&c, b, r->resource_name, out);
@@ -674,7 +691,9 @@ int h_alter_configs(struct kreq *req)
         struct props cur = { 0 }, set = { 0 };
         /* AlterConfigs replaces the whole set; reading the current one
          * still checks that the resource exists. */
-        int e = name ? current_set(b, r->resource_type, name, &cur, err, sizeof err)
+        int e = configs_authz(req, r->resource_type, r->resource_name, ACL_OP_ALTER_CONFIGS);
+        if (!e)
+            e = name ? current_set(b, r->resource_type, name, &cur, err, sizeof err)
                      : KERR_INVALID_REQUEST;
         for (int32_t k = 0; !e && k < r->configs_n; k++) {
             char *kn = astr(&req->arena, r->configs[k].name);
@@ -818,7 +837,9 @@ int h_incremental_alter_configs(struct kreq *req)
         char err[512] = "";
         char *name = astr(&req->arena, r->resource_name);
         struct props cur = { 0 };
-        int e = name ? current_set(b, r->resource_type, name, &cur, err, sizeof err)
+        int e = configs_authz(req, r->resource_type, r->resource_name, ACL_OP_ALTER_CONFIGS);
+        if (!e)
+            e = name ? current_set(b, r->resource_type, name, &cur, err, sizeof err)
                      : KERR_INVALID_REQUEST;
         if (!e && duplicate_keys(r)) {
             snprintf(err, sizeof err, "Error due to duplicate config keys");

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -23,6 +24,13 @@ static void create_one(struct kreq *req, const struct kp_create_topics_req *rq,
     int e;
     int32_t nparts = ct->num_partitions;
     int16_t rf = ct->replication_factor;
+    /* Kafka: CREATE on the cluster or on the topic. */
+    if (!authz_allowed_c(req->conn, ACL_OP_CREATE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME) &&
+        !authz_allowed(req->conn, ACL_OP_CREATE, ACL_RES_TOPIC, ct->name)) {
+        e = KERR_TOPIC_AUTHORIZATION_FAILED;
+        snprintf(err, sizeof err, "Authorization failed.");
+        goto out;
+    }
     if (ct->assignments_n > 0) {
         /* Manual assignment: every partition on this broker, one replica. */
         e = KERR_NONE;
@@ -106,6 +114,12 @@ static void delete_one(struct kreq *req, struct kstr name, const uint8_t *id,
     r->error_message = kstr_c(NULL);
     if (id)
         memcpy(r->topic_id, id, 16);
+    /* Kafka: DELETE on the topic (by name: checked before its existence). */
+    if (!authz_allowed(req->conn, ACL_OP_DELETE, ACL_RES_TOPIC, name) &&
+        (name.len >= 0 || (t && !authz_allowed_c(req->conn, ACL_OP_DELETE, ACL_RES_TOPIC, t->name)))) {
+        r->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     if (!t) {
         r->error_code = name.len >= 0 ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
         return;

@@ -88,6 +88,27 @@ bool authz_allowed(const struct conn *c, int8_t op, int8_t res_type, struct kstr
     return authz_allowed_c(c, op, res_type, buf);
 }
 
+bool authz_any(const struct conn *c, int8_t op, int8_t res_type)
+{
+    if (!az.on)
+        return true;
+    bool any_acl = false;
+    for (int i = 0; i < az.acls.n; i++) {
+        const struct acl_entry *e = &az.acls.v[i];
+        if (e->res_type != res_type)
+            continue;
+        any_acl = true;
+        if (e->perm == ACL_PERM_ALLOW && (e->op == op || e->op == ACL_OP_ALL) &&
+            authz_allowed_c(c, op, res_type, e->res_name))
+            return true;
+    }
+    if (!any_acl && az.allow_if_no_acl)
+        return true;
+    /* super users: allowed with no ACL at all */
+    struct acl_set none = { 0 };
+    return c && acl_authorize(&none, c->principal, "", op, res_type, "", az.super_users, false);
+}
+
 int32_t authz_operations(const struct conn *c, int8_t res_type, struct kstr name,
                          int32_t supported)
 {

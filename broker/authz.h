@@ -34,6 +34,10 @@ bool authz_enabled(const struct broker *b);
 bool authz_allowed(const struct conn *c, int8_t op, int8_t res_type, struct kstr name);
 bool authz_allowed_c(const struct conn *c, int8_t op, int8_t res_type, const char *name);
 
+/* Is op allowed on some resource of the type (Kafka's authorizeByResourceType,
+ * simplified: an ALLOW entry for the principal and host not denied)? */
+bool authz_any(const struct conn *c, int8_t op, int8_t res_type);
+
 /* Authorized-operations bits (1 << AclOperation) among `supported`. */
 int32_t authz_operations(const struct conn *c, int8_t res_type, struct kstr name,
                          int32_t supported);

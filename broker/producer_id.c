@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -96,6 +97,11 @@ int h_init_producer_id(struct kreq *req)
                   "not supported", req->conn->peer, (int)rq.transactional_id.len,
                   rq.transactional_id.p);
         rs.error_code = KERR_UNSUPPORTED_VERSION;
+    } else if (!authz_allowed_c(req->conn, ACL_OP_IDEMPOTENT_WRITE, ACL_RES_CLUSTER,
+                                AUTHZ_CLUSTER_NAME) &&
+               !authz_any(req->conn, ACL_OP_WRITE, ACL_RES_TOPIC)) {
+        /* Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic. */
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
     } else {
         int64_t id = next_producer_id(req->conn->b);
         rs.error_code = id < 0 ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE; /* retriable */

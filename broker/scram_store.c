@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "jute.h"
@@ -408,6 +409,18 @@ int h_describe_user_scram_credentials(struct kreq *req)
         return -1;
     struct kp_describe_user_scram_credentials_resp rs;
     kp_describe_user_scram_credentials_resp_init(&rs);
+    /* Kafka: DESCRIBE on the cluster. */
+    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+        rs.error_message.p = NULL;
+        rs.error_message.len = -1;
+        rs.results_n = 0;
+        struct kw w;
+        kreq_writer(req, &w);
+        kp_describe_user_scram_credentials_resp_encode(&w, req->api_version, &rs);
+        kreq_finish(req, &w);
+        return 0;
+    }
     bool all = rq.users_n <= 0;
     int n = 0;
     if (all) {
@@ -561,6 +574,11 @@ int h_alter_user_scram_credentials(struct kreq *req)
             alter_fail(u, KERR_UNACCEPTABLE_CREDENTIAL, "Username is too long");
         if (!writable)
             alter_fail(u, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
+        /* Kafka: ALTER on the cluster. */
+        if (!authz_allowed_c(req->conn, ACL_OP_ALTER, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
+            u->err = KERR_CLUSTER_AUTHORIZATION_FAILED;
+            u->msg = NULL;
+        }
     }
     /* Apply the users without errors. */
     for (int i = 0; i < nd + nu; i++) {
