@@ -14,11 +14,16 @@
  * UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION for an invalid
  * name. A cursor naming a topic missing from a non-empty list, or a
  * negative cursor partition, fails the whole request with INVALID_REQUEST.
+ * Topics the principal may not DESCRIBE are left out, or, when listed by
+ * name, answered TOPIC_AUTHORIZATION_FAILED after the others (Kafka checks
+ * them lazily as it walks the sorted names, so only those before where the
+ * page stops).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
+#include "authz.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -156,11 +161,18 @@ int h_describe_topic_partitions(struct kreq *req)
     struct kp_describe_topic_partitions_resp rs;
     kp_describe_topic_partitions_resp_init(&rs);
     rs.topics = karena_calloc(&req->arena, (size_t)nn + 1, sizeof *rs.topics);
-    if (!rs.topics)
+    struct kstr *denied = karena_calloc(&req->arena, (size_t)nn + 1, sizeof *denied);
+    if (!rs.topics || !denied)
         return -1;
     rs.topics_n = 0;
+    int32_t ndenied = 0;
     for (int32_t i = 0; i < nn; i++) {
         struct kstr name = names[i];
+        if (!authz_allowed(req->conn, ACL_OP_DESCRIBE, ACL_RES_TOPIC, name)) {
+            if (!all)
+                denied[ndenied++] = name;
+            continue;
+        }
         if (remaining == 0) {
             /* The previous topic ended exactly at the limit. */
             rs.next_cursor = karena_calloc(&req->arena, 1, sizeof *rs.next_cursor);
@@ -176,7 +188,8 @@ int h_describe_topic_partitions(struct kreq *req)
         kp_describe_topic_partitions_resp_topics_init(rt);
         rt->name = name;
         rt->is_internal = name_internal(name);
-        rt->topic_authorized_operations = admin_topic_operations();
+        rt->topic_authorized_operations = authz_operations(req->conn, ACL_RES_TOPIC, name,
+                                                           admin_topic_operations());
         if (!t) {
             if (all)
                 continue;
@@ -204,6 +217,13 @@ int h_describe_topic_partitions(struct kreq *req)
             break;
         }
         remaining -= rt->partitions_n;
+    }
+    /* Zero id, no partitions, operations unset. */
+    for (int32_t i = 0; i < ndenied; i++) {
+        rtopic *rt = &rs.topics[rs.topics_n++];
+        kp_describe_topic_partitions_resp_topics_init(rt);
+        rt->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        rt->name = denied[i];
     }
     dtp_send(req, &rs);
     return 0;
