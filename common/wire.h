@@ -68,7 +68,7 @@ struct kr {
 static inline void kr_init(struct kr *r, const void *p, size_t n)
 {
     r->p = p;
-    r->end = (const uint8_t *)p + n;
+    r->end = n ? (const uint8_t *)p + n : (const uint8_t *)p; /* p may be NULL when empty */
     r->err = 0;
 }
 static inline size_t kr_left(const struct kr *r) { return (size_t)(r->end - r->p); }
