@@ -22,6 +22,7 @@
 
 #include "authz.h"
 #include "admin.h"
+#include "atomic_file.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -110,35 +111,17 @@ static int dynconfig_store_load(const char *dir, struct props *dflt, struct prop
     return 0;
 }
 
-/* Temp file, fsync, rename, fsync of the directory (as topics.c does). */
 static int dynconfig_store_save(const char *dir, const struct props *dflt, const struct props *brk)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, DYN_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     json_t *root = json_pack("{s:i, s:o, s:o}", "version", 1, "default", props_to_json(dflt),
                              "broker", props_to_json(brk));
-    int rc = -1;
-    FILE *f = root ? fopen(tmp, "w") : NULL;
-    if (f) {
-        if (json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && fflush(f) == 0 &&
-            fsync(fileno(f)) == 0)
-            rc = 0;
-        if (fclose(f) != 0)
-            rc = -1;
-    }
+    int rc = root ? atomic_write_json(path, root, 0644) : -1;
     json_decref(root);
-    if (rc == 0 && rename(tmp, path) == 0) {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (fd >= 0) {
-            fsync(fd);
-            close(fd);
-        }
-        return 0;
-    }
-    KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    return -1;
+    if (rc != 0)
+        KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
+    return rc;
 }
 
 /* ---------------- applying the layers ---------------- */

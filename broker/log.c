@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "crc32c.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -861,16 +862,6 @@ int plog_open(const char *dir, const struct plog_config *cfg, struct plog **out)
 
 /* ---------------- closing ---------------- */
 
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 void plog_close(struct plog *l)
 {
     if (!l)
@@ -887,7 +878,7 @@ void plog_close(struct plog *l)
     int fd = ok ? open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (fd >= 0) {
         close(fd);
-        sync_dir(l->dir);
+        fsync_dir(l->dir);
     } else {
         KLOG_WARN("%s: closed without a clean-shutdown marker", l->dir);
     }

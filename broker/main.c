@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "broker.h"
 #include "admin.h"
 #include "config.h"
@@ -70,23 +71,19 @@ static int read_meta(struct broker *b)
 
 static int write_meta(struct broker *b)
 {
-    char path[4096], tmp[4200];
+    char path[4096], text[128];
     snprintf(path, sizeof path, "%s/meta.properties", b->cfg->log_dirs);
     if (access(path, F_OK) == 0)
         return 0;
     if (!b->cluster_id[0])
         new_cluster_id(b->cluster_id);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "#kavka\nversion=0\nbroker.id=%d\ncluster.id=%s\n", b->cfg->broker_id,
-                      b->cluster_id) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        KLOG_ERROR("cannot write %s: %s", tmp, strerror(errno));
-        if (f)
-            fclose(f);
+    int n = snprintf(text, sizeof text, "#kavka\nversion=0\nbroker.id=%d\ncluster.id=%s\n",
+                     b->cfg->broker_id, b->cluster_id);
+    if (atomic_write_file(path, text, (size_t)n, 0644) != 0) {
+        KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    fclose(f);
-    return rename(tmp, path) == 0 ? 0 : -1;
+    return 0;
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "atomic_file.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -28,25 +29,10 @@
 
 static int write_block_file(const char *dir, int64_t next_block)
 {
-    char path[4096], tmp[4200], text[32];
+    char path[4096], text[32];
     snprintf(path, sizeof path, "%s/producer-id-block", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int n = snprintf(text, sizeof text, "%" PRId64 "\n", next_block);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return atomic_write_file(path, text, (size_t)n, 0644);
 }
 
 static int64_t read_block_file(const char *dir)

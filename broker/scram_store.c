@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "authz.h"
 #include "broker.h"
 #include "config.h"
@@ -194,22 +195,8 @@ static int save_file(void)
     for (int i = 0; i < store.n; i++)
         json_object_set_new(users, store.v[i].name, user_config(&store.v[i]));
     json_t *root = json_pack("{s:i,s:o}", "version", 1, "users", users);
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int rc = atomic_write_json(store.path, root, 0600);  /* credentials: owner only */
     json_decref(root);
-    if (!text)
-        return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", store.path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    size_t len = strlen(text);
-    int rc = -1;
-    if (fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0)
-        rc = 0;
-    if (fd >= 0)
-        close(fd);
-    free(text);
-    if (rc == 0 && rename(tmp, store.path) != 0)
-        rc = -1;
     if (rc != 0)
         KLOG_ERROR("cannot write %s: %s", store.path, strerror(errno));
     return rc;

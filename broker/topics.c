@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -314,16 +315,6 @@ static bool unhex16(const char *s, uint8_t id[16])
     return true;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Temp file, fsync, rename, fsync the directory: a crash leaves either
  * the old file or the new one, never a torn one. */
 int topics_save(struct topics *ts)
@@ -341,24 +332,13 @@ int topics_save(struct topics *ts)
                                              "partitions", (int)t->nparts, "configs", cfg));
     }
     json_object_set_new(root, "topics", arr);
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", ts->dir, META_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int rc = -1;
-    FILE *f = fopen(tmp, "w");
-    if (f) {
-        if (json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && fflush(f) == 0 &&
-            fsync(fileno(f)) == 0)
-            rc = 0;
-        if (fclose(f) != 0)
-            rc = -1;
-    }
+    int rc = atomic_write_json(path, root, 0644);
     json_decref(root);
-    if (rc == 0 && rename(tmp, path) == 0 && fsync_dir(ts->dir) == 0)
-        return 0;
-    KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    return -1;
+    if (rc != 0)
+        KLOG_ERROR("cannot write %s: %s", path, strerror(errno));
+    return rc;
 }
 
 static int topics_load(struct topics *ts)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "atomic_file.h"
 #include "klog.h"
 #include "txnlog.h"
 
@@ -36,27 +37,6 @@ static int write_node(struct znode *n, void *arg)
     return w->err ? 1 : 0;
 }
 
-static int write_file_sync(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            close(fd);
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int snapshot_write(struct ms_db *db, const char *dir)
 {
     struct kw w;
@@ -76,17 +56,11 @@ int snapshot_write(struct ms_db *db, const char *dir)
         return -1;
     }
     kw_u32(&w, crc32c(0, w.buf, w.len));
-    char tmp[4200], path[4096];
+    char path[4096];
     snprintf(path, sizeof path, "%s/snapshot.%016" PRIx64, dir, (uint64_t)db->last_zxid);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int rc = -1;
-    if (!w.err && write_file_sync(tmp, w.buf, w.len) == 0 && rename(tmp, path) == 0 &&
-        fsync_dir(dir) == 0)
-        rc = 0;
-    if (rc != 0) {
+    int rc = w.err ? -1 : atomic_write_file(path, w.buf, w.len, 0644);
+    if (rc != 0)
         KLOG_ERROR("snapshot: writing %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
     kw_free(&w);
     return rc;
 }

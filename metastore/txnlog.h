@@ -51,7 +51,6 @@ long txnlog_replay(const char *dir, txnlog_fn fn, void *arg);
  * Returns count or -1; *zxids malloc'd. */
 int txnlog_list(const char *dir, const char *prefix, int64_t **zxids);
 
-/* fsync a directory (after creating/renaming files in it). */
-int fsync_dir(const char *dir);
+#include "atomic_file.h"   /* fsync_dir */
 
 #endif
