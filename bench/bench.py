@@ -485,7 +485,18 @@ def bench_metastore(srv, port, work, args):
 def ratio(k, ref):
     if not ref or k is None:
         return "—"
-    return "%.2f" % (k / ref)
+    x = k / ref
+    return "%.2f" % x if x >= 0.1 else "%.3f" % x
+
+
+def geomean(xs):
+    xs = [x for x in xs if x > 0]
+    if not xs:
+        return 0
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1 / len(xs))
 
 
 def fmt_mb(kb):
@@ -509,7 +520,36 @@ def write_report(res, args, path):
       " was measured %d time%s (reference, kavka, reference, kavka, ...; one server running at a time);"
       " the tables give the median of each figure over the rounds (taken figure by figure), the log at"
       " the end every single figure, so the spread can be seen there."
-      % (" ".join(m["loadavg"]), m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
+      % (" ".join(m["loadavg"]) + (", at the end: " + " ".join(res["loadavg_end"]) if res.get("loadavg_end") else ""),
+         m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
+    w("")
+    K, R = res["broker"].get("kavka"), res["broker"].get("kafka")
+    Z, M = res["metastore"].get("zookeeper"), res["metastore"].get("kavka-metastore")
+    w("## Headline (kavka ÷ reference, geometric mean over the cases below)")
+    w("")
+    if K and R:
+        keys = ["%s p%d" % (label, parts) for label, _, parts in PRODUCE_CASES]
+        w("- Produce throughput, 4 cases: **%.2f×** Kafka (range %s–%s)" % (
+            geomean([K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys]),
+            ratio(min(K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys), 1),
+            ratio(max(K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys), 1)))
+        w("- Consume throughput, 2 cases: **%.2f×** Kafka" % geomean(
+            [K["consume"][k]["fetch_mb_s"] / R["consume"][k]["fetch_mb_s"] for k in ("p1", "p8")]))
+        if "e2e" in K and "e2e" in R:
+            w("- End-to-end p99 at %d records/s: %.1f ms vs %.1f ms (**%s×**)" % (
+                res["lat_rate"], K["e2e"]["p99_us"] / 1000, R["e2e"]["p99_us"] / 1000,
+                ratio(K["e2e"]["p99_us"], R["e2e"]["p99_us"])))
+        w("- Broker CPU per GB produced **%s×**, peak RSS **%s×**, start-up **%s×** Kafka's" % (
+            ratio(K["produce_cpu_s_per_gb"], R["produce_cpu_s_per_gb"]), ratio(K["rss_peak_kb"], R["rss_peak_kb"]),
+            ratio(K["startup_s"], R["startup_s"])))
+    if Z and M:
+        keys = [k for k in Z["runs"] if k in M["runs"]]
+        rs = [M["runs"][k]["ops_s"] / Z["runs"][k]["ops_s"] for k in keys]
+        w("- Metastore ops/s, %d cases: **%.2f×** ZooKeeper (range %s–%s); p99 latency **%.2f×**;"
+          " peak RSS **%s×**" % (len(keys), geomean(rs), ratio(min(rs), 1), ratio(max(rs), 1),
+                                  geomean([M["runs"][k]["p99_us"] / Z["runs"][k]["p99_us"] for k in keys
+                                           if Z["runs"][k]["p99_us"]]),
+                                  ratio(M["rss_peak_kb"], Z["rss_peak_kb"])))
     w("")
     w("## Machine")
     w("")
@@ -537,7 +577,6 @@ def write_report(res, args, path):
     w("| Disk, sequential 1 MiB writes + fdatasync each | %.0f MB/s |" % c["disk_mb_s"])
     w("| Disk, 100-byte appends + fdatasync each | %.0f syncs/s |" % c["disk_syncs_s"])
     w("")
-    K, R = res["broker"].get("kavka"), res["broker"].get("kafka")
     if K and R:
         w("## Broker: kavka-broker vs Apache Kafka")
         w("")
@@ -613,7 +652,6 @@ def write_report(res, args, path):
         w("CPU is the broker process's utime+stime from `/proc/<pid>/stat` over each run (a JVM's includes"
           " its JIT compiler and garbage collector threads); RSS from `/proc/<pid>/status`.")
         w("")
-    Z, M = res["metastore"].get("zookeeper"), res["metastore"].get("kavka-metastore")
     if Z and M:
         w("## Metastore: kavka-metastore vs Apache ZooKeeper")
         w("")
@@ -783,7 +821,23 @@ def main():
     ap.add_argument("--only", choices=["broker", "metastore"], help="run one half only")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--report-from", metavar="RESULTS_JSON",
+                    help="only rewrite the report and chart from the results.json of an earlier run")
     args = ap.parse_args()
+    if args.report_from:
+        with open(args.report_from) as f:
+            res = json.load(f)
+        for k, v in res["args"].items():
+            if k not in ("out", "report_from"):
+                setattr(args, k, v)
+        args.zk_cases = [tuple(x) for x in args.zk_cases]
+        log_lines[:] = res["log"]
+        work = tempfile.mkdtemp(prefix="kavka-bench-report-")
+        png = os.path.join(os.path.dirname(args.out), "benchmarks.png")
+        res["chart"], res["chart_note"] = write_chart(res, work, png)
+        write_report(res, args, args.out)
+        shutil.rmtree(work)
+        return
     args.zk_cases = [(1, 100), (8, 100), (64, 100), (8, 10240)]
 
     t_start = time.time()
@@ -843,6 +897,9 @@ def main():
     finally:
         stop_all()
     res["wall_s"] = time.time() - t_start
+    res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    res["log"] = log_lines
+    res["args"] = {k: v for k, v in vars(args).items()}
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     png = os.path.join(os.path.dirname(args.out), "benchmarks.png")
