@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"
@@ -181,22 +182,8 @@ static int save_file(void)
                             "operation", acl_op_name(e->op), "host", e->host));
     }
     json_t *root = json_pack("{s:i,s:o}", "version", 1, "acls", acls);
-    char *text = json_dumps(root, JSON_INDENT(1));
+    int rc = atomic_write_json(az.path, root, 0600);
     json_decref(root);
-    if (!text)
-        return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", az.path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    size_t len = strlen(text);
-    int rc = -1;
-    if (fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0)
-        rc = 0;
-    if (fd >= 0)
-        close(fd);
-    free(text);
-    if (rc == 0 && rename(tmp, az.path) != 0)
-        rc = -1;
     if (rc != 0)
         KLOG_ERROR("cannot write %s: %s", az.path, strerror(errno));
     return rc;
