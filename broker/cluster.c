@@ -304,13 +304,19 @@ static void registered_owner(struct zk *zk, int rc, struct kr *body, void *arg)
     if (!c->wait_since)
         c->wait_since = now;
     int64_t limit = (int64_t)c->b->cfg->zookeeper_session_timeout_ms + 5000;
-    if (now - c->wait_since > limit) {
+    if (now - c->wait_since > limit && !c->started) {
         KLOG_ERROR("metastore: broker.id %d is registered by another live broker (session "
                    "0x%llx): refusing to start a second one", c->b->cfg->broker_id,
                    (unsigned long long)st.ephemeral_owner);
         c->gave_up = true;
         return;
     }
+    /* Running already (a new session after expiry): keep serving and keep
+     * trying; the stale node of our old session goes when the metastore
+     * expires it, which after its own restart can take a while. */
+    if (now - c->wait_since > limit && (now - c->wait_since) % 10000 < 1000)
+        KLOG_ERROR("metastore: /brokers/ids/%d still held by session 0x%llx; retrying",
+                   c->b->cfg->broker_id, (unsigned long long)st.ephemeral_owner);
     if (now == c->wait_since)
         KLOG_WARN("metastore: /brokers/ids/%d belongs to session 0x%llx; waiting for it to "
                   "expire", c->b->cfg->broker_id, (unsigned long long)st.ephemeral_owner);

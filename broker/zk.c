@@ -512,8 +512,15 @@ static void zk_connect(struct zk *zk)
     }
     bufferevent_setcb(zk->bev, on_read, NULL, on_event, zk);
     bufferevent_enable(zk->bev, EV_READ | EV_WRITE);
-    /* The handshake must finish within the connection timeout. */
-    int ct = zk->conn_timeout_ms;
+    /* One attempt gets the session timeout divided among the hosts, as
+     * ZooKeeper's own client does; a server that accepted the connection
+     * but never answers (one still starting) is then retried instead of
+     * eating the whole connection timeout. */
+    int ct = zk->want_timeout_ms / zk->nhosts;
+    if (ct < 1000)
+        ct = 1000;
+    if (ct > zk->conn_timeout_ms)
+        ct = zk->conn_timeout_ms;
     struct timeval tv = { ct / 1000, (ct % 1000) * 1000 };
     bufferevent_set_timeouts(zk->bev, &tv, &tv);
     if (zk->state != ZK_DISCONNECTED && zk->state != ZK_EXPIRED)
