@@ -187,6 +187,9 @@ static int snappy_block(const uint8_t *in, size_t n, struct obuf *o)
         return KERR_CORRUPT_MESSAGE;
     if (ulen > o->cap - o->len)
         return KERR_MESSAGE_TOO_LARGE;
+    if (ulen == 0) /* nothing to write, and o->p may still be NULL */
+        return snappy_validate_compressed_buffer((const char *)in, n) == SNAPPY_OK
+                   ? 0 : KERR_CORRUPT_MESSAGE;
     if (o->size - o->len < ulen) {
         size_t ns = o->len + ulen;
         uint8_t *np = realloc(o->p, ns ? ns : 1);
