@@ -131,3 +131,45 @@ def test_acls_with_kafka_acls(tmp_path, make_server, request):
         assert a not in AdminClient(alice).list_topics(timeout=20).topics
     finally:
         _finish(b, request)
+
+
+def test_mtls_principal_in_acls(tmp_path, request):
+    """The principal of a client certificate (User:<subject DN>, RFC 2253
+    order, as Kafka's default principal builder makes it) is what ACLs
+    match on an SSL listener with ssl.client.auth=required."""
+    from confluent_kafka import KafkaError
+    from test_security import make_pki, tls_config
+
+    pki = make_pki(tmp_path)
+    jaas = write(tmp_path / "jaas.conf", JAAS.split("Client {")[0])
+    b = Broker(tmp_path / "b", env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s" % jaas})
+    b.ssl_port, b.sasl_ssl_port = free_port(), free_port()
+    b.overrides.update(tls_config(pki, b.ssl_port, b.sasl_ssl_port, b.port))
+    b.overrides.update({"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+                        # the PLAINTEXT listener (ANONYMOUS) administers this test
+                        "super.users": "User:ANONYMOUS"})
+    b.start()
+    try:
+        allowed, denied = unique_topic("mtls-ok"), unique_topic("mtls-no")
+        plain = {"bootstrap.servers": b.bootstrap}
+        from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType,
+                                           AdminClient, NewTopic, ResourcePatternType,
+                                           ResourceType)
+        ac = AdminClient(plain)
+        for f in ac.create_topics([NewTopic(allowed, 1, 1), NewTopic(denied, 1, 1)]).values():
+            f.result(30)
+        principal = "User:CN=test-client,O=kavka"
+        bindings = [AclBinding(ResourceType.TOPIC, allowed, ResourcePatternType.LITERAL,
+                               principal, "*", op, AclPermissionType.ALLOW)
+                    for op in (AclOperation.WRITE, AclOperation.DESCRIBE)]
+        for f in ac.create_acls(bindings).values():
+            f.result(30)
+        tls = {"bootstrap.servers": "%s:%d" % (HOST, b.ssl_port), "security.protocol": "SSL",
+               "ssl.ca.location": pki["ca.pem"], "ssl.certificate.location": pki["client.pem"],
+               "ssl.key.location": pki["client.key"]}
+        assert produce(tls, allowed) == [None] * 5
+        errs = produce(tls, denied, 1)
+        assert errs and errs[0] is not None and \
+            errs[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, errs
+    finally:
+        _finish(b, request)
