@@ -94,10 +94,12 @@ class Project:
             timeout=300, env=self.env, cwd=self.cwd)
         for c in self.containers():
             run(["podman", "rm", "-f", c], check=False, env=self.env)
-        r = run(["podman", "volume", "ls", "--format", "{{.Name}}"], check=False, env=self.env)
-        for v in r.stdout.decode().split():
-            if v.startswith(self.name + "_"):
-                run(["podman", "volume", "rm", "-f", v], check=False, env=self.env)
+        # podman-compose 1.0.3's down leaves volumes (without -v) and networks.
+        for kind in ("volume", "network"):
+            r = run(["podman", kind, "ls", "--format", "{{.Name}}"], check=False, env=self.env)
+            for v in r.stdout.decode().split():
+                if v.startswith(self.name + "_"):
+                    run(["podman", kind, "rm", "-f", v], check=False, env=self.env)
 
 
 @pytest.fixture
