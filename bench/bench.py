@@ -24,6 +24,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 JARS = os.path.join(REPO, "tests", "clients", "jars")
+JARS38 = os.path.join(REPO, "tests", "clients", "jars-zk38")
 LOG4J = os.path.join(REPO, "tests", "clients", "log4j2.properties")
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -303,6 +304,17 @@ def zookeeper_server(work, port):
                   os.path.join(d, "server.log"), lambda: ruok_ok(port))
 
 
+def zookeeper38_server(work, port):
+    """ZooKeeper 3.8 from tests/clients/jars-zk38 (fetched for the conformance
+    run's zkCli 3.8), when present: the older line many deployments still run."""
+    d = os.path.join(work, "zookeeper38")
+    os.makedirs(d)
+    cfg = zk_cfg(d, port)
+    return Server("zookeeper-3.8", ["java", "-cp", os.path.join(JARS38, "*")] + ZK_JVM +
+                  ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg], d,
+                  os.path.join(d, "server.log"), lambda: ruok_ok(port))
+
+
 def metastore_server(work, port, binary):
     d = os.path.join(work, "metastore")
     os.makedirs(d)
@@ -387,7 +399,7 @@ def bench_broker(srv, port, work, args):
     say("%s: ready in %.3f s (process start to first ApiVersions)" % (srv.name, r["startup_s"]))
     time.sleep(2)
     r["rss_idle_kb"] = status_kb(srv.pid, "VmRSS")
-    topics = [("warmup", 1), ("latency", 1)] + [("p%d-acks%s" % (n, a), n) for _, a, n in PRODUCE_CASES]
+    topics = [("warmup", 1), ("latency", 1), ("rdtput", 8)] + [("p%d-acks%s" % (n, a), n) for _, a, n in PRODUCE_CASES]
     create_topics(port, topics)
     say("%s: warm-up run (%d records, not measured)" % (srv.name, args.warmup))
     producer_perf(port, "warmup", args.warmup, "all", os.path.join(work, "%s-warmup.log" % srv.name))
@@ -432,6 +444,15 @@ def bench_broker(srv, port, work, args):
         r["e2e"] = {k: int(v) if k != "rate" else float(v) for k, v in m.groupdict().items()}
         say("%s: end-to-end at %d rec/s (1 KiB, acks=all): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms" % (
             srv.name, args.lat_rate, r["e2e"]["p50_us"] / 1000, r["e2e"]["p99_us"] / 1000, r["e2e"]["p999_us"] / 1000))
+        out = run_logged([args.rdlat, "--throughput", "%s:%d" % (HOST, port), "rdtput", str(args.records)],
+                         os.path.join(work, "%s-rdtput.log" % srv.name), timeout=300)
+        m = RDTPUT_RE.search(out)
+        if not m:
+            raise RuntimeError("rdlat --throughput printed no result")
+        r["rdtput"] = {k: float(v) for k, v in m.groupdict().items()}
+        say("%s: librdkafka throughput (8 partitions, 1 KiB, acks=all): produce %.0f rec/s %.1f MB/s, "
+            "fetch %.0f rec/s %.1f MB/s" % (srv.name, r["rdtput"]["produce_rps"], r["rdtput"]["produce_mbps"],
+                                            r["rdtput"]["fetch_rps"], r["rdtput"]["fetch_mbps"]))
     r["rss_end_kb"] = status_kb(srv.pid, "VmRSS")
     r["rss_peak_kb"] = status_kb(srv.pid, "VmHWM")
     r["threads"] = status_kb(srv.pid, "Threads")
@@ -442,6 +463,9 @@ def bench_broker(srv, port, work, args):
 RDLAT_RE = re.compile(r"sent=(?P<sent>\d+) received=(?P<received>\d+) rate=(?P<rate>[\d.]+) p50_us=(?P<p50_us>\d+) "
                       r"p99_us=(?P<p99_us>\d+) p999_us=(?P<p999_us>\d+) max_us=(?P<max_us>\d+) "
                       r"ack_p50_us=(?P<ack_p50_us>\d+) ack_p99_us=(?P<ack_p99_us>\d+) errors=(?P<errors>\d+)")
+RDTPUT_RE = re.compile(r"produced=(?P<produced>\d+) produce_rps=(?P<produce_rps>[\d.]+) "
+                       r"produce_mbps=(?P<produce_mbps>[\d.]+) fetched=(?P<fetched>\d+) "
+                       r"fetch_rps=(?P<fetch_rps>[\d.]+) fetch_mbps=(?P<fetch_mbps>[\d.]+) errors=(?P<errors>\d+)")
 ZK_RE = re.compile(r"op=(\w+) sessions=(\d+) value=(\d+) ops=(\d+) secs=([\d.]+) ops_per_s=([\d.]+) "
                    r"p50_us=(\d+) p99_us=(\d+) p999_us=(\d+) errors=(\d+)")
 
@@ -535,6 +559,10 @@ def write_report(res, args, path):
             ratio(max(K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys), 1)))
         w("- Consume throughput, 2 cases: **%.2f×** Kafka" % geomean(
             [K["consume"][k]["fetch_mb_s"] / R["consume"][k]["fetch_mb_s"] for k in ("p1", "p8")]))
+        if "rdtput" in K and "rdtput" in R:
+            w("- librdkafka produce throughput **%s×**, fetch throughput **%s×** Kafka" % (
+                ratio(K["rdtput"]["produce_mbps"], R["rdtput"]["produce_mbps"]),
+                ratio(K["rdtput"]["fetch_mbps"], R["rdtput"]["fetch_mbps"])))
         if "e2e" in K and "e2e" in R:
             w("- End-to-end p99 at %d records/s: %.1f ms vs %.1f ms (**%s×**)" % (
                 res["lat_rate"], K["e2e"]["p99_us"] / 1000, R["e2e"]["p99_us"] / 1000,
@@ -560,8 +588,9 @@ def write_report(res, args, path):
     w("| Kernel | Linux %s |" % m["kernel"])
     w("| Disk (data dirs) | %s |" % m["disk"])
     w("| Java | %s |" % m["java"])
-    w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone) |"
-      % (res["kafka_version"], res["zk_version"]))
+    w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone)%s |"
+      % (res["kafka_version"], res["zk_version"],
+         " and %s" % res["zk38_version"] if res.get("zk38_version") else ""))
     w("| kavka | commit %s%s, release build (`build-bench/`) |" % (
         res["commit"], " plus uncommitted changes in the working tree" if res["dirty"] else ""))
     w("")
@@ -634,6 +663,20 @@ def write_report(res, args, path):
                 w("| %s | %.2f | %.2f | %s |" % (lab, R["e2e"][key] / 1000, K["e2e"][key] / 1000,
                                                 ratio(K["e2e"][key], R["e2e"][key])))
             w("")
+        if "rdtput" in K and "rdtput" in R:
+            w("Throughput through librdkafka: `bench/rdlat --throughput` produces %d records of 1 KiB as fast as"
+              " librdkafka takes them (acks=all, librdkafka's default batching, its default partitioner over 8"
+              " partitions) and waits for every acknowledgement, then one consumer assigned all 8 partitions"
+              " fetches them back from the beginning (timed from the first record). MB = 10^6 bytes of values."
+              % args.records)
+            w("")
+            w("| librdkafka | Kafka | kavka | ratio |")
+            w("|---|---:|---:|---:|")
+            for key, lab in (("produce_rps", "produce records/s"), ("produce_mbps", "produce MB/s"),
+                             ("fetch_rps", "fetch records/s"), ("fetch_mbps", "fetch MB/s")):
+                w("| %s | %.0f | %.0f | %s |" % (lab, R["rdtput"][key], K["rdtput"][key],
+                                                ratio(K["rdtput"][key], R["rdtput"][key])))
+            w("")
         w("| Resources | Kafka | kavka | ratio |")
         w("|---|---:|---:|---:|")
         w("| Start-up (process start to first ApiVersions answer) | %.2f s | %.3f s | %s |" % (
@@ -657,16 +700,17 @@ def write_report(res, args, path):
         w("")
         w("Load: `bench/zkbench` (C, on the ZooKeeper C client libzookeeper-mt). N sessions each keep"
           " one asynchronous request in flight (a closed loop); %g s of creates, then %g s of gets and"
-          " %g s of sets on the znodes created, then deletes of all of them. Latency is request to"
-          " completion callback in the client. Both servers from ZooKeeper's `zoo_sample.cfg` settings"
+          " %g s of sets on the znodes created, %g s of watch ops (getData with a watch, then setData of"
+          " that znode; the op ends when the NodeDataChanged notification arrives), then deletes of all"
+          " of them. Latency is request to completion callback (for watch ops: to the notification) in the client. Both servers from ZooKeeper's `zoo_sample.cfg` settings"
           " (fsync of the transaction log on: `forceSync` defaults to yes), standalone; ZooKeeper with"
           " `zkServer.sh`'s 1000 MB heap."
-          % (args.zk_seconds, args.zk_seconds, args.zk_seconds))
+          % (args.zk_seconds, args.zk_seconds, args.zk_seconds, args.zk_seconds))
         w("")
         w("| Op | Sessions | Value | ZooKeeper ops/s | kavka ops/s | ratio | ZooKeeper p99 ms | kavka p99 ms | ratio |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for sessions, value in args.zk_cases:
-            for op in ("create", "get", "set", "delete"):
+            for op in ("create", "get", "set", "watch", "delete"):
                 key = "%s %d %d" % (op, sessions, value)
                 z, k = Z["runs"].get(key), M["runs"].get(key)
                 if not z or not k:
@@ -679,6 +723,24 @@ def write_report(res, args, path):
                     z["ops_s"], k["ops_s"], ratio(k["ops_s"], z["ops_s"]),
                     z["p99_us"] / 1000, k["p99_us"] / 1000, ratio(k["p99_us"], z["p99_us"])))
         w("")
+        Z38 = res["metastore"].get("zookeeper-3.8")
+        if Z38:
+            w("The same load against ZooKeeper %s (Maven Central jars, same settings), one row per op,"
+              " geometric mean over the session/value cases:" % res["zk38_version"])
+            w("")
+            w("| Op | ZooKeeper %s ops/s (geomean) | kavka ops/s (geomean) | ratio | ZooKeeper %s p99 ms | kavka p99 ms | ratio |"
+              % (res["zk38_version"], res["zk38_version"]))
+            w("|---|---:|---:|---:|---:|---:|---:|")
+            for op in ("create", "get", "set", "watch", "delete"):
+                keys = [k for k in Z38["runs"] if k.split()[0] == op and k in M["runs"]]
+                if not keys:
+                    continue
+                zo = geomean([Z38["runs"][k]["ops_s"] for k in keys])
+                ko = geomean([M["runs"][k]["ops_s"] for k in keys])
+                zl = geomean([Z38["runs"][k]["p99_us"] / 1000 for k in keys])
+                kl = geomean([M["runs"][k]["p99_us"] / 1000 for k in keys])
+                w("| %s | %.0f | %.0f | %s | %.2f | %.2f | %s |" % (op, zo, ko, ratio(ko, zo), zl, kl, ratio(kl, zl)))
+            w("")
         w("| Resources | ZooKeeper | kavka | ratio |")
         w("|---|---:|---:|---:|")
         w("| Start-up (process start to first `ruok` → `imok`) | %.2f s | %.3f s | %s |" % (
@@ -701,9 +763,9 @@ def write_report(res, args, path):
     w("")
     if not args.rdlat:
         w("- End-to-end latency at a fixed rate: bench/rdlat was not built (librdkafka-dev missing).")
-    w("- End-to-end latency at more than one rate, with 8 partitions, and fetch throughput from librdkafka.")
-    w("- Watches in the metastore load, pipelines deeper than one request per session"
-      " (`zkbench ... WINDOW` supports it; `bench/run` does not use it), ZooKeeper 3.8 from Debian.")
+    w("- End-to-end latency at more than one rate, and with 8 partitions.")
+    w("- Pipelines deeper than one request per session"
+      " (`zkbench ... WINDOW` supports it; `bench/run` does not use it).")
     w("- CPU seconds per GB counts only the broker process; the load tools run on the same two cores.")
     w("- Longer runs: every figure is the median of %d runs of a few seconds each; on this shared machine"
       " single runs of the same case differ by up to a factor of two (see the log), so ratios near 1"
@@ -754,7 +816,7 @@ def write_chart(res, work, png):
     if Z and M:
         rows, lrows = [], []
         for sessions, value in args_zk_cases(res):
-            for op in ("create", "get", "set", "delete"):
+            for op in ("create", "get", "set", "watch", "delete"):
                 key = "%s %d %d" % (op, sessions, value)
                 if key in Z["runs"] and key in M["runs"]:
                     lab = "%s\\n%d%s" % (op, sessions, "" if value < 1024 else " 10K")
@@ -848,7 +910,7 @@ def main():
            "machine": machine(), "broker": {}, "lat_rate": args.lat_rate, "metastore": {}, "zk_cases": args.zk_cases,
            "commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip(),
-           "kafka_version": "?", "zk_version": "?",
+           "kafka_version": "?", "zk_version": "?", "zk38_version": None,
            "dirty": bool(subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no",
                                          "--", "broker", "metastore", "common", "meson.build"],
                                         capture_output=True, text=True).stdout.strip())}
@@ -859,6 +921,10 @@ def main():
         m = re.match(r"zookeeper-([\d.]+)\.jar$", j)
         if m:
             res["zk_version"] = m.group(1)
+    for j in os.listdir(JARS38) if os.path.isdir(JARS38) else []:
+        m = re.match(r"zookeeper-(3\.8[\d.]*)\.jar$", j)
+        if m:
+            res["zk38_version"] = m.group(1)
     if args.rdlat:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "librdkafka1"], capture_output=True, text=True)
         res["librdkafka"] = r.stdout.strip() or "?"
@@ -871,7 +937,7 @@ def main():
         c["disk_mb_s"], c["disk_syncs_s"] = ceiling_disk(work)
         say("ceiling: loopback %s MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B" % (
             "%.0f" % c["loopback_mb_s"] if c["loopback_mb_s"] else "n/a", c["disk_mb_s"], c["disk_syncs_s"]))
-        rounds = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": []}
+        rounds = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": [], "zookeeper-3.8": []}
         for n in range(args.rounds):
             rw = os.path.join(work, "round%d" % (n + 1))
             os.makedirs(rw)
@@ -884,6 +950,9 @@ def main():
             if args.only in (None, "metastore"):
                 port = free_port()
                 rounds["zookeeper"].append(bench_metastore(zookeeper_server(rw, port), port, rw, args))
+                if res["zk38_version"]:
+                    port = free_port()
+                    rounds["zookeeper-3.8"].append(bench_metastore(zookeeper38_server(rw, port), port, rw, args))
                 port = free_port()
                 rounds["kavka-metastore"].append(bench_metastore(
                     metastore_server(rw, port, args.kavka_metastore), port, rw, args))
@@ -891,7 +960,7 @@ def main():
         for name in ("kafka", "kavka"):
             if rounds[name]:
                 res["broker"][name] = median(rounds[name])
-        for name in ("zookeeper", "kavka-metastore"):
+        for name in ("zookeeper", "kavka-metastore", "zookeeper-3.8"):
             if rounds[name]:
                 res["metastore"][name] = median(rounds[name])
     finally:

@@ -10,6 +10,16 @@
  * batching (librdkafka's default linger.ms of 5 ms), the broker, and the
  * consumer's fetch wait. Prints one line:
  *   sent=25000 received=25000 rate=5000.0 p50_us=... p99_us=... p999_us=... max_us=... ack_p99_us=...
+ *
+ *   rdlat --throughput BOOTSTRAP TOPIC RECORDS [VALUE_BYTES [ACKS]]
+ *
+ * Throughput instead: one producer sends RECORDS records as fast as
+ * librdkafka takes them (default partitioner over all of TOPIC's partitions,
+ * librdkafka's default batching) and waits for every acknowledgement; then a
+ * consumer assigned every partition from the beginning fetches them all back.
+ * Prints one line:
+ *   produced=... produce_rps=... produce_mbps=... fetched=... fetch_rps=... fetch_mbps=... errors=...
+ * (MB = 10^6 bytes of record values.)
  * Built by bench/run: cc -O2 -o rdlat rdlat.c -lrdkafka
  */
 #include <librdkafka/rdkafka.h>
@@ -80,10 +90,96 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v)
     }
 }
 
+static atomic_long n_delivered;
+
+static void dr_count_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk; (void)opaque;
+    atomic_fetch_add(m->err ? &n_err : &n_delivered, 1);
+}
+
+/* The partitions of TOPIC, from a metadata request (the topic must exist). */
+static rd_kafka_topic_partition_list_t *all_partitions(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(rk, 0, t, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "rdlat: no metadata for %s\n", topic);
+        exit(1);
+    }
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(tp, topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return tp;
+}
+
+static int throughput(const char *bootstrap, const char *topic, long records, int vbytes, const char *acks)
+{
+    rd_kafka_conf_t *pc = rd_kafka_conf_new();
+    set(pc, "bootstrap.servers", bootstrap);
+    set(pc, "acks", acks);
+    set(pc, "queue.buffering.max.messages", "1000000");
+    rd_kafka_conf_set_dr_msg_cb(pc, dr_count_cb);
+    rd_kafka_t *prod = make(RD_KAFKA_PRODUCER, pc);
+    char *buf = malloc(vbytes);
+    memset(buf, 'x', vbytes);
+    int64_t t0 = now_ns();
+    for (long i = 0; i < records;) {
+        if (rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, vbytes),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0)
+            i++;
+        else
+            rd_kafka_poll(prod, 5); /* queue full: let deliveries drain it */
+    }
+    rd_kafka_flush(prod, 120000);
+    double psecs = (now_ns() - t0) / 1e9;
+    long produced = atomic_load(&n_delivered);
+    rd_kafka_destroy(prod);
+
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    set(cc, "bootstrap.servers", bootstrap);
+    set(cc, "group.id", "rdlat-throughput");
+    set(cc, "enable.auto.commit", "false");
+    rd_kafka_t *cons = make(RD_KAFKA_CONSUMER, cc);
+    rd_kafka_poll_set_consumer(cons);
+    rd_kafka_topic_partition_list_t *tp = all_partitions(cons, topic);
+    rd_kafka_assign(cons, tp);
+    rd_kafka_topic_partition_list_destroy(tp);
+    long fetched = 0, bytes = 0;
+    int64_t f0 = 0, deadline = now_ns() + 120000000000LL;
+    while (fetched < produced && now_ns() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            if (!fetched)
+                f0 = now_ns(); /* from the first record: excludes connection set-up */
+            fetched++;
+            bytes += (long)m->len;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    double fsecs = f0 ? (now_ns() - f0) / 1e9 : 1;
+    rd_kafka_consumer_close(cons);
+    rd_kafka_destroy(cons);
+    free(buf);
+    printf("produced=%ld produce_rps=%.0f produce_mbps=%.1f fetched=%ld fetch_rps=%.0f fetch_mbps=%.1f errors=%ld\n",
+           produced, produced / psecs, produced * (double)vbytes / psecs / 1e6, fetched, fetched / fsecs,
+           bytes / fsecs / 1e6, atomic_load(&n_err));
+    return produced == records && fetched == produced ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[1], "--throughput") == 0)
+        return throughput(argv[2], argv[3], atol(argv[4]), argc > 5 ? atoi(argv[5]) : 1024,
+                          argc > 6 ? argv[6] : "all");
     if (argc < 5) {
-        fprintf(stderr, "usage: rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS]]\n");
+        fprintf(stderr, "usage: rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS]]\n"
+                        "       rdlat --throughput BOOTSTRAP TOPIC RECORDS [VALUE_BYTES [ACKS]]\n");
         return 2;
     }
     const char *bootstrap = argv[1], *topic = argv[2];

@@ -6,6 +6,9 @@
  *   create  for SECONDS, every session creating /zkbench-<run>/s<i>-<n> (n = 0, 1, ...)
  *   get     for SECONDS, reading back the znodes it created (round robin)
  *   set     for SECONDS, overwriting them with a new value of VALUE_BYTES
+ *   watch   for SECONDS, each op a getData with a watch on one of them, then
+ *           a setData of it; the op completes when the NodeDataChanged
+ *           notification arrives (latency: getData submit to notification)
  *   delete  until every znode created in the first phase is gone
  * Each session keeps WINDOW asynchronous requests in flight (default 1: a
  * closed loop, one request per session at a time; ZooKeeper pipelines the
@@ -25,8 +28,9 @@
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
-enum { OP_CREATE, OP_GET, OP_SET, OP_DELETE, OP_N };
-static const char *op_name[OP_N] = {"create", "get", "set", "delete"};
+enum { OP_CREATE, OP_GET, OP_SET, OP_WATCH, OP_DELETE, OP_N };
+static const char *op_name[OP_N] = {"create", "get", "set", "watch", "delete"};
+#define READS_BACK(ph) ((ph) == OP_GET || (ph) == OP_SET || (ph) == OP_WATCH)
 
 struct sess {
     int id;
@@ -47,6 +51,7 @@ struct req {
     struct sess *s;
     int64_t t0;
     long idx;
+    char path[128];
 };
 
 static int nsess, vbytes, window = 1;
@@ -106,6 +111,33 @@ static void data_done(int rc, const char *v, int l, const struct Stat *st, const
 static void stat_done(int rc, const struct Stat *st, const void *d) { (void)st; finish((struct req *)d, rc); }
 static void void_done(int rc, const void *d) { finish((struct req *)d, rc); }
 
+/* The watch phase: the notification completes the op. */
+static void watch_fired(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh; (void)state; (void)path;
+    finish((struct req *)ctx, type == ZOO_CHANGED_EVENT ? ZOK : ZSYSTEMERROR);
+}
+static void watch_set_done(int rc, const struct Stat *st, const void *d)
+{
+    (void)st;
+    if (rc != ZOK) /* no change, so no notification: the op ends here */
+        finish((struct req *)d, rc);
+}
+static void watch_get_done(int rc, const char *v, int l, const struct Stat *st, const void *d)
+{
+    (void)v; (void)l; (void)st;
+    struct req *r = (struct req *)d;
+    if (rc != ZOK) {
+        finish(r, rc);
+        return;
+    }
+    int src = zoo_aset(r->s->zh, r->path, value, vbytes, -1, watch_set_done, r);
+    if (src != ZOK) {
+        fprintf(stderr, "zkbench: session %d: submit set (watch): %s\n", r->s->id, zerror(src));
+        exit(1);
+    }
+}
+
 /* Issue requests until the window is full or the phase is over; s->mu held. */
 static void issue(struct sess *s)
 {
@@ -115,7 +147,7 @@ static void issue(struct sess *s)
         if (ph == OP_DELETE)
             over = s->next >= s->created;
         else
-            over = now_ns() >= deadline_ns || ((ph == OP_GET || ph == OP_SET) && s->created == 0);
+            over = now_ns() >= deadline_ns || (READS_BACK(ph) && s->created == 0);
         if (over) {
             if (s->inflight == 0) {
                 s->done = 1;
@@ -127,11 +159,11 @@ static void issue(struct sess *s)
             return;
         }
         struct req *r = malloc(sizeof *r);
-        char path[128];
+        char *path = r->path;
         r->s = s;
-        r->idx = (ph == OP_GET || ph == OP_SET) ? s->next % s->created : s->next;
+        r->idx = READS_BACK(ph) ? s->next % s->created : s->next;
         s->next++;
-        path_of(path, sizeof path, s->id, r->idx);
+        path_of(path, sizeof r->path, s->id, r->idx);
         s->inflight++;
         r->t0 = now_ns();
         int rc;
@@ -144,6 +176,9 @@ static void issue(struct sess *s)
             break;
         case OP_SET:
             rc = zoo_aset(s->zh, path, value, vbytes, -1, stat_done, r);
+            break;
+        case OP_WATCH:
+            rc = zoo_awget(s->zh, path, watch_fired, r, watch_get_done, r);
             break;
         default:
             rc = zoo_adelete(s->zh, path, -1, void_done, r);
