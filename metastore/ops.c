@@ -702,7 +702,21 @@ static void handle_sasl(struct ms_conn *c, int32_t xid, struct kr *r)
     if (st == SASL_FAILED) {
         free(out);
         KLOG_WARN("SASL authentication failed from %s:%d", c->ip, c->port);
-        fail_auth(c, xid, s->cfg->require_sasl ? ZSESSIONCLOSEDREQUIRESASLAUTH : ZAUTHFAILED);
+        /* ZooKeeper answers a failed SASL step with its error code AND a
+         * SetSASLResponse with a null token before closing: the Java client
+         * reads that token while authenticating whatever the error
+         * (ClientCnxn.readResponse -> GetSASLRequest.deserialize), and
+         * without it hits EOF (ConnectionLoss, reconnect) instead of
+         * AuthFailed. ms_reply sends no body with an error, so by hand. */
+        struct kw w;
+        kw_init(&w, NULL);
+        jw_reply_header(&w, xid, 0,
+                        s->cfg->require_sasl ? ZSESSIONCLOSEDREQUIRESASLAUTH : ZAUTHFAILED);
+        jw_buffer(&w, NULL, -1);
+        if (!w.err)
+            ms_conn_send(c, w.buf, w.len);
+        kw_free(&w);
+        ms_conn_close_after_flush(c);
         return;
     }
     if (st == SASL_DONE && !c->sasl_ok) {
