@@ -519,7 +519,6 @@ static int read_ephemerals(struct ms_conn *c, const struct zreq *q, struct kw *w
  * in the data table only (WatchManager). */
 static int do_add_watch(struct ms_conn *c, const struct zreq *q, struct kw *w)
 {
-    (void)w;
     if (q->flags == 0) {
         add_watch(c, false, q->pathz, WMODE_PERSISTENT);
         add_watch(c, true, q->pathz, WMODE_PERSISTENT);
@@ -528,6 +527,11 @@ static int do_add_watch(struct ms_conn *c, const struct zreq *q, struct kw *w)
     } else {
         return ZBADARGUMENTS;
     }
+    /* ZooKeeper answers addWatch with an ErrorResponse {int err} of 0
+     * (FinalRequestProcessor: rsp = new ErrorResponse(0)); the Java client
+     * reads it (ZooKeeper.addWatch submits with new ErrorResponse()), and
+     * without it hits EOF and drops the connection. */
+    kw_i32(w, 0);
     return ZOK;
 }
 
