@@ -249,8 +249,21 @@ public class Conformance {
         c.delete().deletingChildrenIfNeeded().forPath(p);
         check(c.checkExists().forPath(p) == null, "deletingChildrenIfNeeded left the node");
         eq(Arrays.asList("withstat"), c.getChildren().forPath(dir), "children after deletes");
+
+        // container nodes (createContainer, opcode 19): Curator's
+        // createContainers and creatingParentContainersIfNeeded; ZooKeeper
+        // marks them with ephemeralOwner 0x8000000000000000
+        c.createContainers(dir + "/box");
+        Stat box = c.checkExists().forPath(dir + "/box");
+        check(box != null, "createContainers did not create the node");
+        eq(Long.MIN_VALUE, box.getEphemeralOwner(), "ephemeralOwner of a container");
+        c.createContainers(dir + "/box");  // idempotent
+        c.create().creatingParentContainersIfNeeded().forPath(dir + "/box2/kid", b("k"));
+        eq(Long.MIN_VALUE, c.checkExists().forPath(dir + "/box2").getEphemeralOwner(),
+           "ephemeralOwner of a parent made by creatingParentContainersIfNeeded");
+        eq(0L, c.checkExists().forPath(dir + "/box2/kid").getEphemeralOwner(), "ephemeralOwner of its child");
         close(c);
-        return "create/create2/get/set/BadVersion/ls/delete, NoNode/NodeExists/NotEmpty";
+        return "create/create2/get/set/BadVersion/ls/delete, NoNode/NodeExists/NotEmpty, containers";
     }
 
     static String ephemeral() throws Exception {
