@@ -456,8 +456,19 @@ def sasl_scram():
 def tls():
     cfg = write("ssl.properties", "security.protocol=SSL\nssl.truststore.type=PEM\n"
                 "ssl.truststore.location=%s\n" % ENV["KC_CA_PEM"])
-    round_trip("tls", SSL_BOOT, cfg)
-    return "10 records over SSL, broker certificate verified against KC_CA_PEM (PEM truststore)"
+    # the certificate really is checked: the JDK's default trust store does
+    # not know the run's CA, so the handshake must fail
+    untrusted = write("ssl-default-truststore.properties", "security.protocol=SSL\n")
+
+    def refused_untrusted():
+        rc, out, err = run("kafka-topics", "--bootstrap-server", SSL_BOOT, "--command-config", untrusted,
+                           "--list", ok=False, timeout=60)
+        check(rc != 0 and "SslAuthenticationException" in err,
+              "SSL without the run's CA in the trust store: exit %d, %s" % (rc, tail(err)))
+
+    parallel(lambda: round_trip("tls", SSL_BOOT, cfg), refused_untrusted)
+    return "10 records over SSL, broker certificate verified against KC_CA_PEM (PEM truststore); " \
+           "with the JDK's default trust store: SslAuthenticationException, exit 1"
 
 
 SCENARIOS = [

@@ -47,10 +47,12 @@ public class Conformance {
 
     // ------------------------------------------------------------ clients
 
+    static final java.util.concurrent.atomic.AtomicInteger CLIENT_IDS = new java.util.concurrent.atomic.AtomicInteger();
+
     static Properties common(Map<String, String> sec) {
         Properties p = new Properties();
         p.put("bootstrap.servers", BOOT);
-        p.put("client.id", PREFIX + "-java");
+        p.put("client.id", PREFIX + "-java-" + CLIENT_IDS.incrementAndGet());
         p.put("request.timeout.ms", "10000");
         p.put("default.api.timeout.ms", "20000");
         p.put("reconnect.backoff.max.ms", "1000");
@@ -463,7 +465,21 @@ public class Conformance {
 
     static String tls() throws Exception {
         roundTrip(ssl(), PREFIX + "-tls");
-        return "10 records over SSL, broker certificate verified against KC_CA_PEM (PEM truststore)";
+        // the certificate really is checked: the JDK's default trust store
+        // does not know the run's CA, so the handshake must fail
+        Map<String, String> untrusted = ssl();
+        untrusted.remove("ssl.truststore.type");
+        untrusted.remove("ssl.truststore.location");
+        try (Admin a = admin(untrusted)) {
+            a.listTopics().names().get(30, TimeUnit.SECONDS);
+            throw new Fail("SSL without the run's CA in the trust store was accepted");
+        } catch (ExecutionException ex) {
+            Throwable c = cause(ex);
+            check(c instanceof org.apache.kafka.common.errors.SslAuthenticationException,
+                    "SSL without the run's CA failed with " + c + " instead of SslAuthenticationException");
+        }
+        return "10 records over SSL, broker certificate verified against KC_CA_PEM (PEM truststore); "
+                + "with the JDK's default trust store: SslAuthenticationException";
     }
 
     // --------------------------------------------------------------- main
