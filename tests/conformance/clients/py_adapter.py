@@ -100,10 +100,11 @@ def small_records(tag):
     return [("k%d" % i, "%s-v%d" % (tag, i), [("src", tag.encode())]) for i in range(10)]
 
 
-def check_read_back(sent, got, with_headers):
+def check_read_back(sent, got, with_headers, partition_order=True):
     """sent: [(key, value, headers)], got: [(partition, offset, key, value, headers)].
-    Every record exactly once and intact, per-key order kept, and within each
-    partition the offsets follow the order of production."""
+    Every record exactly once and intact, each key in one partition in the
+    order of production, and (partition_order) within each partition the
+    offsets follow the order of production."""
     by_value = {v: (k, h) for k, v, h in sent}
     index = {v: i for i, (_, v, _) in enumerate(sent)}
     seen = {}
@@ -125,8 +126,12 @@ def check_read_back(sent, got, with_headers):
     for p, lst in parts.items():
         lst.sort()
         idx = [i for _, i, _ in lst]
-        check(idx == sorted(idx), "partition %d: records out of production order" % p)
-    # per key: one partition, and ascending
+        if partition_order:
+            check(idx == sorted(idx), "partition %d: records out of production order" % p)
+        for key in {k for _, _, k in lst}:
+            kidx = [i for _, i, k in lst if k == key]
+            check(kidx == sorted(kidx), "key %s: records out of production order in partition %d" % (key, p))
+    # per key: one partition
     keyparts = {}
     for p, off, k, v, h in got:
         keyparts.setdefault(k, set()).add(p)
