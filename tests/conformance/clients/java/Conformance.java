@@ -136,6 +136,13 @@ public class Conformance {
      *  want records came, or a few seconds more to catch extra ones. */
     static List<ConsumerRecord<byte[], byte[]>> readAll(Map<String, String> sec, String topic, int nparts, int want)
             throws Exception {
+        return readAll(sec, topic, nparts, want, null);
+    }
+
+    /** The same; fetched[0] gets the bytes the consumer received (its
+     *  incoming-byte-total metric: network bytes, all connections). */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(Map<String, String> sec, String topic, int nparts, int want,
+            double[] fetched) throws Exception {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c = consumer(sec, null)) {
             List<TopicPartition> tps = partitions(topic, nparts);
@@ -148,6 +155,8 @@ public class Conformance {
             long extra = System.currentTimeMillis() + 300;
             while (System.currentTimeMillis() < extra)
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) out.add(r);
+            if (fetched != null)
+                fetched[0] = metric(c.metrics(), "consumer-metrics", "incoming-byte-total");
         }
         return out;
     }
@@ -215,8 +224,10 @@ public class Conformance {
             perRequest = metric(p.metrics(), "producer-metrics", "records-per-request-avg");
         }
         check(perRequest > 1.0, "producer sent " + perRequest + " records per request (not batched)");
-        List<ConsumerRecord<byte[], byte[]>> got = readAll(NONE, topic, 3, 200);
+        double[] fetched = {Double.NaN};
+        List<ConsumerRecord<byte[], byte[]>> got = readAll(NONE, topic, 3, 200, fetched);
         check(got.size() == 200, "read " + got.size() + " records, sent 200");
+        long raw = 0;
         int[] last = {-1, -1, -1};
         Set<Integer> seen = new HashSet<>();
         for (ConsumerRecord<byte[], byte[]> r : got) {
@@ -227,8 +238,15 @@ public class Conformance {
             check(r.partition() == i % 3, "record " + i + " in partition " + r.partition());
             check(i > last[r.partition()], "partition " + r.partition() + ": record " + i + " after " + last[r.partition()]);
             last[r.partition()] = i;
+            raw += r.value().length;
         }
-        return String.format("200 records intact and in order, %.1f records per produce request", perRequest);
+        // the values compress ~3-10x; with the broker's default
+        // compression.type=producer the batches come back as the producer
+        // compressed them, so far fewer bytes than the values arrive
+        check(fetched[0] < raw, String.format("consumer received %.0f bytes for %d bytes of values: "
+                + "the batches did not come back compressed", fetched[0], raw));
+        return String.format("200 records intact and in order, %.1f records per produce request; "
+                + "consumer received %.0f bytes from the network for %d bytes of values", perRequest, fetched[0], raw);
     }
 
     static String value(String codec, int i) {
@@ -413,15 +431,19 @@ public class Conformance {
 
     /** Produce and consume 10 records with the given security settings. */
     static void roundTrip(Map<String, String> sec, String topic) throws Exception {
+        long t0 = System.currentTimeMillis();
         try (Admin a = admin(sec)) {
             createTopic(a, topic, 1, null);
         }
+        note(topic + ": topic created after " + (System.currentTimeMillis() - t0) + " ms");
         try (KafkaProducer<byte[], byte[]> p = producer(sec)) {
             List<java.util.concurrent.Future<RecordMetadata>> fs = new ArrayList<>();
             for (int i = 0; i < 10; i++) fs.add(p.send(new ProducerRecord<>(topic, b("k" + i), b("v" + i))));
             for (java.util.concurrent.Future<RecordMetadata> f : fs) f.get(30, TimeUnit.SECONDS);
         }
+        note(topic + ": produced after " + (System.currentTimeMillis() - t0) + " ms");
         List<ConsumerRecord<byte[], byte[]>> got = readAll(sec, topic, 1, 10);
+        note(topic + ": consumed after " + (System.currentTimeMillis() - t0) + " ms");
         List<String> vals = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : got) vals.add(s(r.key()) + "=" + s(r.value()));
         List<String> want = new ArrayList<>();
@@ -431,6 +453,7 @@ public class Conformance {
 
     /** A wrong password must be refused with SaslAuthenticationException. */
     static void refused(Map<String, String> sec, String what) throws Exception {
+        note(what + ": trying a wrong password");
         try (Admin a = admin(sec)) {
             Set<String> names = a.listTopics().names().get(30, TimeUnit.SECONDS);
             throw new Fail(what + " with a wrong password was accepted (listed " + names.size() + " topics)");
@@ -486,6 +509,10 @@ public class Conformance {
 
     interface Scenario {
         String run() throws Exception;
+    }
+
+    static synchronized void note(String what) {
+        System.err.println(new java.sql.Timestamp(System.currentTimeMillis()) + " " + what);
     }
 
     static synchronized void result(String name, String status, String detail) {
