@@ -275,12 +275,14 @@ def group_rebalance():
     procs = {}
 
     def start(cid):
-        procs[cid] = subprocess.Popen(argv("kafka-console-consumer", [
-            "--bootstrap-server", BOOT, "--topic", topic, "--group", group,
-            "--consumer-property", "client.id=" + cid,
-            "--consumer-property", "session.timeout.ms=6000",
-            "--consumer-property", "heartbeat.interval.ms=500"]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=WORK, start_new_session=True)
+        # stderr to a file: a pipe nobody reads could fill and stall the tool
+        with open(os.path.join(WORK, cid + ".stderr"), "wb") as err:
+            procs[cid] = subprocess.Popen(argv("kafka-console-consumer", [
+                "--bootstrap-server", BOOT, "--topic", topic, "--group", group,
+                "--consumer-property", "client.id=" + cid,
+                "--consumer-property", "session.timeout.ms=6000",
+                "--consumer-property", "heartbeat.interval.ms=500"]),
+                stdout=subprocess.DEVNULL, stderr=err, cwd=WORK, start_new_session=True)
 
     def stop(cid):
         p = procs.pop(cid)
@@ -291,8 +293,9 @@ def group_rebalance():
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-        log("console consumer %s stopped (exit %s): %s" % (cid, p.returncode,
-                                                           p.stderr.read().decode(errors="replace")))
+        with open(os.path.join(WORK, cid + ".stderr"), "rb") as f:
+            log("console consumer %s stopped (exit %s): %s" % (cid, p.returncode,
+                                                               f.read().decode(errors="replace")))
 
     try:
         start(ca)
