@@ -98,8 +98,12 @@ static void build_partition(struct kreq *req, struct partition *p, int16_t err,
     rp->high_watermark = plog_end_offset(p->log);
     rp->last_stable_offset = rp->high_watermark;
     rp->log_start_offset = plog_start_offset(p->log);
+    /* As Kafka's ReplicaManager.readFromLog: every partition reads at most
+     * min(partition_max_bytes, what is left of the request's max_bytes); only
+     * the first partition that returns records may exceed that, by its first
+     * batch (KIP-74), so that a consumer always makes progress. */
     int32_t max = fp->partition_max_bytes;
-    if (!*first && max > *budget)
+    if (max > *budget)
         max = *budget;
     if (max <= 0 && !*first)
         return;
@@ -109,7 +113,7 @@ static void build_partition(struct kreq *req, struct partition *p, int16_t err,
         rp->error_code = (int16_t)e;
         return;
     }
-    if (s.len <= 0)
+    if (s.len <= 0 || (!*first && s.len > max))
         return;
     int fd = dup(s.fd);
     struct evbuffer_file_segment *seg =
