@@ -391,6 +391,20 @@ class Confluent:
         return "retention.ms=3600000 (non-default, %s), %s -> 7200000, broker %s: %d entries" % (
             src_name, how, broker_id, len(bcfg))
 
+    def connects(self, sec):
+        """Metadata over `sec` within 8s, or Fail with the client's own errors."""
+        errs = []
+        p = self.ck.Producer(self.conf(sec, error_cb=errs.append))
+        try:
+            p.list_topics(timeout=8)
+        except self.ck.KafkaException as ex:
+            p.poll(0.1)
+            raise Fail("no metadata over %s %s: %s; client errors: %s" % (
+                sec[0], sec[1] if sec[0] == "sasl" else "", ex.args[0].str(),
+                sorted({e.str() for e in errs})[:2]))
+        finally:
+            p.flush(0)
+
     def refused(self, sec):
         """Connecting with `sec` must fail with an authentication error."""
         ck = self.ck
@@ -459,6 +473,7 @@ class KafkaPython:
         from kafka import codec
         self.label = "kafka-python %s (snappy %s, lz4 %s, zstd %s)" % (
             kafka.__version__, codec.has_snappy(), codec.has_lz4(), codec.has_zstd())
+        self.v3 = int(kafka.__version__.split(".")[0]) >= 3
         self.catcher = LogCatcher()
         logging.getLogger("kafka").addHandler(self.catcher)
         logging.getLogger("kafka").setLevel(logging.INFO)
@@ -493,15 +508,23 @@ class KafkaPython:
         return obj[key] if isinstance(obj, dict) else getattr(obj, key)
 
     def _check_topic_errors(self, resp, what):
-        topics = self._get(resp, "topics") if not isinstance(resp, list) else resp
-        for t in topics:
-            code = self._get(t, "error_code")
-            check(code == 0, "%s: %s error %d %s" % (what, self._get(t, "name"), code,
-                                                     self._get(t, "error_message")))
+        """CreateTopics/DeleteTopics/CreatePartitions results: a dict in
+        kafka-python 3, the response object (tuples) in 2.x."""
+        if isinstance(resp, dict) or hasattr(resp, "topics") or hasattr(resp, "results"):
+            key = "results" if hasattr(resp, "results") else "topics"
+            rows = [(self._get(t, "name"), self._get(t, "error_code"), self._get(t, "error_message"))
+                    for t in self._get(resp, key)]
+        else:
+            rows = [tuple(t) + (None,) for t in
+                    getattr(resp, "topic_errors", None) or getattr(resp, "topic_error_codes")]
+        check(rows, "%s answered %r" % (what, resp))
+        for name_, code, msg in [r[:3] for r in rows]:
+            check(code == 0, "%s: %s error %d %s" % (what, name_, code, msg))
 
     def _partitions(self, a, topic):
         d = a.describe_topics([topic])
-        check(len(d) == 1 and d[0]["name"] == topic, "describe_topics answered %r" % d)
+        check(len(d) == 1 and d[0].get("name", d[0].get("topic")) == topic,
+              "describe_topics answered %r" % d)
         if d[0]["error_code"]:
             return None
         return len(d[0]["partitions"])
@@ -649,9 +672,8 @@ class KafkaPython:
             wait_until(lambda: topic in a.list_topics(), 10, "created topic missing from list_topics")
             n = self._partitions(a, topic)
             check(n == 2, "describe_topics shows %r partitions, want 2" % n)
-            r = a.create_partitions({topic: ka.NewPartitions(4)})
-            for t in self._get(r, "results"):
-                check(self._get(t, "error_code") == 0, "create_partitions: %r" % (t,))
+            self._check_topic_errors(a.create_partitions({topic: ka.NewPartitions(4)}),
+                                     "create_partitions")
             wait_until(lambda: self._partitions(a, topic) == 4, 5,
                        "after create_partitions(4) describe_topics shows %r" % self._partitions(a, topic))
             self._check_topic_errors(a.delete_topics([topic]), "delete_topics")
@@ -668,7 +690,7 @@ class KafkaPython:
             self._check_topic_errors(a.create_topics([ka.NewTopic(
                 topic, 1, 1, topic_configs={"retention.ms": "3600000"})]), "create_topics")
             res = ka.ConfigResource(ka.ConfigResourceType.TOPIC, topic)
-            cfg = a.describe_configs([res], config_filter="all")["topic"][topic]
+            cfg = self._configs(a, res)
             e = cfg.get("retention.ms")
             check(e is not None, "retention.ms missing from %d entries" % len(cfg))
             check(e["value"] == "3600000", "retention.ms = %r, set 3600000" % e["value"])
@@ -676,28 +698,47 @@ class KafkaPython:
                   "retention.ms source %r (not a topic override)" % e["config_source"])
             dflt = [k for k, v in cfg.items() if v["config_source"] == "DEFAULT_CONFIG"]
             check(dflt, "no entry marked default among %d" % len(cfg))
-            modified = a.describe_configs([res])["topic"][topic]  # default filter: modified only
-            check("retention.ms" in modified, "retention.ms not among modified configs %r" % list(modified))
-            r = a.alter_configs([ka.ConfigResource(ka.ConfigResourceType.TOPIC, topic,
-                                                   configs={"retention.ms": "7200000"})],
-                                incremental=True)
-            check(r["topic"][topic] == "OK", "alter_configs answered %r" % r)
-            cfg2 = a.describe_configs([res], config_filter="all")["topic"][topic]
+            new = ka.ConfigResource(ka.ConfigResourceType.TOPIC, topic, configs={"retention.ms": "7200000"})
+            if self.v3:
+                how = "alter_configs (IncrementalAlterConfigs)"
+                r = a.alter_configs([new], incremental=True)
+                check(r["topic"][topic] == "OK", "alter_configs answered %r" % r)
+            else:
+                how = "alter_configs (AlterConfigs)"
+                r = a.alter_configs([new])
+                check([x[0] for x in r.resources] == [0], "alter_configs answered %r" % r)
+            cfg2 = self._configs(a, res)
             check(cfg2["retention.ms"]["value"] == "7200000",
                   "after alter_configs retention.ms = %r" % cfg2["retention.ms"]["value"])
-            bid = str(sorted(b["broker_id"] for b in a.describe_cluster()["brokers"])[0])
+            bid = str(sorted(b.get("broker_id", b.get("node_id")) for b in a.describe_cluster()["brokers"])[0])
             bres = ka.ConfigResource(ka.ConfigResourceType.BROKER, bid)
-            bcfg = a.describe_configs([bres], config_filter="all")["broker"][bid]
+            bcfg = self._configs(a, bres)
             check(len(bcfg) > 0, "broker %s: no config entries" % bid)
             if "num.partitions" in bcfg:
                 check(bcfg["num.partitions"]["value"] == "3",
                       "broker num.partitions = %r, started with 3" % bcfg["num.partitions"]["value"])
             a.delete_topics([topic])
-            return ("retention.ms=3600000 (DYNAMIC_TOPIC_CONFIG, %d defaults), alter_configs "
-                    "(IncrementalAlterConfigs) -> 7200000, broker %s: %d entries" % (
-                        len(dflt), bid, len(bcfg)))
+            return ("retention.ms=3600000 (DYNAMIC_TOPIC_CONFIG, %d defaults), %s "
+                    "-> 7200000, broker %s: %d entries" % (len(dflt), how, bid, len(bcfg)))
         finally:
             a.close()
+
+    SOURCES = {1: "DYNAMIC_TOPIC_CONFIG", 2: "DYNAMIC_BROKER_CONFIG", 3: "DYNAMIC_DEFAULT_BROKER_CONFIG",
+               4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG", 6: "DYNAMIC_BROKER_LOGGER_CONFIG"}
+
+    def _configs(self, a, res):
+        """{name: {"value", "config_source"}} of one resource, every entry."""
+        if self.v3:
+            kind = "topic" if res.resource_type == self.kadmin.ConfigResourceType.TOPIC else "broker"
+            return a.describe_configs([res], config_filter="all")[kind][res.name]
+        out = {}
+        for resp in a.describe_configs([res]):
+            for code, msg, _, rname, entries in resp.resources:
+                check(code == 0, "describe_configs %s: error %d %s" % (rname, code, msg))
+                for ent in entries:
+                    src = ent[3] if resp.API_VERSION >= 1 else (5 if ent[3] else 1)
+                    out[ent[0]] = {"value": ent[1], "config_source": self.SOURCES.get(src, str(src))}
+        return out
 
     def _bootstrap_fails(self, sec, pattern):
         """An admin client with `sec` must not get through bootstrap; the
@@ -705,7 +746,8 @@ class KafkaPython:
         mark = len(self.catcher.lines)
         t0 = time.time()
         try:
-            a = self.admin(sec, bootstrap_timeout_ms=4500, request_timeout_ms=4000)
+            a = self.admin(sec, request_timeout_ms=4000,
+                           **({"bootstrap_timeout_ms": 4500} if self.v3 else {"api_version_auto_timeout_ms": 6000}))
         except self.errors.KafkaError as ex:
             lines = self.catcher.lines[mark:]
             hit = [line for line in lines if pattern in line]
@@ -720,6 +762,10 @@ class KafkaPython:
             raise Fail("connected anyway (list_topics: %d topics)" % len(a.list_topics()))
         finally:
             a.close()
+
+    def connects(self, sec):
+        a = self.admin(sec, **({"bootstrap_timeout_ms": 8000} if self.v3 else {"api_version_auto_timeout_ms": 8000}))
+        a.close()
 
     def refused(self, sec):
         return self._bootstrap_fails(sec, "SaslAuthenticationFailedError")
@@ -758,6 +804,7 @@ def sc_codec(c, codec):
 
 
 def roundtrip(c, sec, tag):
+    c.connects(sec)
     topic = name(tag)
     c.create_topic(topic, 1, sec=sec)
     sent = small_records(tag)
@@ -781,13 +828,25 @@ def sc_sasl_plain(c):
 
 
 def sc_sasl_scram(c):
+    """Both mechanisms are always tried; the scenario fails if either does."""
     u, pw = ENV["KC_SCRAM_USER"], ENV["KC_SCRAM_PASSWORD"]
-    out = []
+    out, failed = [], False
     for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
-        roundtrip(c, sasl(mech, u, pw), mech.lower())
-        out.append("%s: 10 records" % mech)
-        out[-1] += "; wrong password " + refused(c, sasl(mech, u, "wrong-" + pw), "; ".join(out))
-    return "; ".join(out)
+        try:
+            roundtrip(c, sasl(mech, u, pw), mech.lower())
+            out.append("%s: 10 records" % mech)
+        except Fail as ex:
+            out.append("%s: %s" % (mech, ex))
+            failed = True
+            continue
+        try:
+            out[-1] += "; wrong password " + c.refused(sasl(mech, u, "wrong-" + pw))
+        except Fail as ex:
+            out[-1] += "; wrong password: %s" % ex
+            failed = True
+    if failed:
+        raise Fail(" | ".join(out))
+    return " | ".join(out)
 
 
 def sc_tls(c):
