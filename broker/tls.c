@@ -224,6 +224,12 @@ int tls_listener_init(const struct broker_config *c, struct blistener *l, char *
     l->ssl_ctx = ctx;
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* No TLS 1.3 session tickets: OpenSSL sends two right after the
+     * handshake, before the client's first request, and some clients
+     * (kafka-python 2.x: "EVENT_READ without in-flight-requests") drop a
+     * connection that is readable while they wait for nothing. Kafka clients
+     * keep their connections, so resumption buys little. */
+    SSL_CTX_set_num_tickets(ctx, 0);
     if (load_keystore(ctx, &k, err, errlen) != 0 || load_truststore(ctx, &k, err, errlen) != 0 ||
         set_protocols(ctx, &k, err, errlen) != 0 || set_client_auth(ctx, &k, err, errlen) != 0)
         return -1;

@@ -14,6 +14,7 @@ stdout: RESULT <scenario> PASS|FAIL|N/A <detail>.  Diagnostics go to stderr.
 """
 
 import logging
+import ssl as _ssl
 import os
 import sys
 import time
@@ -748,8 +749,10 @@ class KafkaPython:
         try:
             a = self.admin(sec, request_timeout_ms=4000,
                            **({"bootstrap_timeout_ms": 4500} if self.v3 else {"api_version_auto_timeout_ms": 6000}))
-        except self.errors.KafkaError as ex:
-            lines = self.catcher.lines[mark:]
+        except (self.errors.KafkaError, _ssl.SSLError) as ex:
+            # kafka-python 2.x lets a certificate error escape bootstrap as
+            # ssl.SSLCertVerificationError instead of wrapping it.
+            lines = self.catcher.lines[mark:] + [repr(ex)]
             hit = [line for line in lines if pattern in line]
             if not hit:
                 lost = [line for line in lines if "socket disconnected" in line]
