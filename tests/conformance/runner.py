@@ -281,6 +281,24 @@ for f in a.alter_user_scram_credentials(ups).values():
             "KC_PYTHON": VENV_PY,
         }
 
+    def stop(self):
+        """SIGTERM, broker first: after all the clients, both must still shut
+        down cleanly (exit 0). Returns the problems found."""
+        problems = []
+        for p, what in zip(reversed(self.servers), ("broker", "metastore")):
+            if p.poll() is not None:
+                problems.append("%s had already exited (%s)" % (what, p.returncode))
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                rc = p.wait(30)
+            except subprocess.TimeoutExpired:
+                problems.append("%s ignored SIGTERM for 30 s" % what)
+                continue
+            if rc != 0:
+                problems.append("%s exited %d on SIGTERM" % (what, rc))
+        return problems
+
     def alive(self):
         return [p.returncode for p in self.servers if p.poll() is not None]
 
@@ -431,6 +449,11 @@ def main():
         for name, _, _ in {(u[0], 0, 0) for u in unexpected}:
             print("\n--- %s (tail of %s)" % (name, table[name][2]))
             print(tail(table[name][2], 30))
+    problems = kavka.stop()
+    for pr in problems:
+        print("conformance: kavka %s\n%s\n%s" % (pr, tail(kavka.ms_log), tail(kavka.broker_log)))
+        unexpected.append(("kavka", "shutdown", pr))
+        failed += 1
     print("\n%d passed, %d failed (%d of them known, in tests/conformance/known_failures), %d n/a" % (
         passed, failed, xfail, na))
 
