@@ -16,3 +16,14 @@ if [ -n "${missing// /}" ]; then
   $sudo apt-get install -y --no-install-recommends $missing
 fi
 "$root/tests/conformance/librdkafka-suite/build"
+# Apache Kafka 3.9's kafka-topics/kafka-acls, which some tests run from
+# $KAFKA_PATH/bin, into tests/clients/jars-rdksuite-kafka39 (git-ignored).
+pom=$root/tests/conformance/librdkafka-suite/kafka-tools/pom.xml
+jars=$root/tests/clients/jars-rdksuite-kafka39
+stamp=$jars/.kavka-stamp
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(sha256sum <"$pom")" ]; then
+  command -v mvn >/dev/null || $sudo apt-get install -y --no-install-recommends maven
+  rm -rf "$jars"
+  mvn -q -B -f "$pom" dependency:copy-dependencies
+  sha256sum <"$pom" >"$stamp"
+fi
