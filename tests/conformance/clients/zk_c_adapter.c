@@ -25,6 +25,7 @@ static char base[256];
 static char failmsg[512];
 static char detail[512];
 
+__attribute__((format(printf, 2, 3)))
 static int fail(int line, const char *fmt, ...)
 {
     va_list ap;
