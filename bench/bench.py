@@ -536,15 +536,16 @@ def write_report(res, args, path):
     w("Written by `bench/run` on %s (%.0f s wall time). Do not edit by hand: run `bench/run` again."
       % (res["date"], res["wall_s"]))
     w("")
-    w("**Read these figures with care.** They were taken on a *shared 2-core machine* while other work"
-      " (builds, the CI test suite) ran beside the benchmark; load average at the start: %s."
+    w("**Read these figures with care.** They were taken on a *shared %d-core machine* where other work"
+      " (builds, test runs) may run beside the benchmark; load average (which counts the benchmark's own"
+      " servers and load tools) at the start: %s."
       " Each measurement lasts seconds, not minutes: enough to compare the two implementations run"
       " back to back in one run, not to give absolute capacity figures. The servers and the load tools"
       " share the same %d cores, so the load tool's own CPU use is part of every figure. Each server"
       " was measured %d time%s (reference, kavka, reference, kavka, ...; one server running at a time);"
       " the tables give the median of each figure over the rounds (taken figure by figure), the log at"
       " the end every single figure, so the spread can be seen there."
-      % (" ".join(m["loadavg"]) + (", at the end: " + " ".join(res["loadavg_end"]) if res.get("loadavg_end") else ""),
+      % (m["nproc"], " ".join(m["loadavg"]) + (", at the end: " + " ".join(res["loadavg_end"]) if res.get("loadavg_end") else ""),
          m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
     w("")
     K, R = res["broker"].get("kavka"), res["broker"].get("kafka")
