@@ -58,11 +58,10 @@ int h_describe_cluster(struct kreq *req)
     kp_describe_cluster_resp_init(&rs);
     rs.endpoint_type = rq.endpoint_type;
     rs.cluster_id = kstr_c(b->cluster_id);
-    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
-        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
-        rs.error_message = kstr_c(NULL);
-        rs.brokers_n = 0;
-    } else if (rq.endpoint_type != ENDPOINT_BROKERS) {
+    /* Like Metadata, DescribeCluster needs no ACL (Kafka 4's admin client
+     * sends it before DescribeTopicPartitions); DESCRIBE on the cluster only
+     * decides whether the authorized operations are told. */
+    if (rq.endpoint_type != ENDPOINT_BROKERS) {
         /* kavka has no separate controllers to describe. */
         rs.error_code = KERR_UNSUPPORTED_ENDPOINT_TYPE;
         rs.error_message = kstr_c("The endpoint type is not supported by this broker");
@@ -79,8 +78,11 @@ int h_describe_cluster(struct kreq *req)
         rs.brokers[0].port = l->adv_port;
         rs.brokers[0].rack = kstr_c(b->cfg->broker_rack);
         if (rq.include_cluster_authorized_operations)
-            rs.cluster_authorized_operations = authz_operations(
-                req->conn, ACL_RES_CLUSTER, kstr_c(AUTHZ_CLUSTER_NAME), admin_cluster_operations());
+            rs.cluster_authorized_operations =
+                authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)
+                    ? authz_operations(req->conn, ACL_RES_CLUSTER, kstr_c(AUTHZ_CLUSTER_NAME),
+                                       admin_cluster_operations())
+                    : 0;
     }
     struct kw w;
     kreq_writer(req, &w);
@@ -161,10 +163,19 @@ int h_describe_log_dirs(struct kreq *req)
         return -1;
     struct kp_describe_log_dirs_resp rs;
     kp_describe_log_dirs_resp_init(&rs);
-    rs.results_n = 1;
     rs.results = karena_calloc(&req->arena, 1, sizeof *rs.results);
-    if (!rs.results || fill_log_dir(req, &rq, &rs.results[0]) != 0)
+    if (!rs.results)
         return -1;
+    /* Kafka answers no log dirs without DESCRIBE on the cluster, and says
+     * why from v3 on. */
+    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+        rs.results_n = 0;
+    } else {
+        rs.results_n = 1;
+        if (fill_log_dir(req, &rq, &rs.results[0]) != 0)
+            return -1;
+    }
     struct kw w;
     kreq_writer(req, &w);
     kp_describe_log_dirs_resp_encode(&w, req->api_version, &rs);
@@ -214,6 +225,7 @@ int h_describe_producers(struct kreq *req)
         struct kp_describe_producers_resp_topics *rt = &rs.topics[i];
         kp_describe_producers_resp_topics_init(rt);
         rt->name = qt->name;
+        bool readable = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_TOPIC, qt->name);
         rt->partitions_n = qt->partition_indexes_n > 0 ? qt->partition_indexes_n : 0;
         rt->partitions = karena_calloc(&req->arena, (size_t)rt->partitions_n + 1, sizeof *rt->partitions);
         if (!rt->partitions)
@@ -224,7 +236,9 @@ int h_describe_producers(struct kreq *req)
             rp->partition_index = qt->partition_indexes[j];
             rp->error_message = kstr_c(NULL);
             const struct partition *p = topics_partition(b->topics, qt->name, rp->partition_index);
-            if (!p)
+            if (!readable)
+                rp->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            else if (!p)
                 rp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else if (fill_producers(req, p, rp) != 0)
                 return -1;
@@ -251,6 +265,8 @@ int h_list_partition_reassignments(struct kreq *req)
     kp_list_partition_reassignments_resp_init(&rs);
     rs.error_message = kstr_c(NULL);
     rs.topics_n = 0;
+    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME))
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
     struct kw w;
     kreq_writer(req, &w);
     kp_list_partition_reassignments_resp_encode(&w, req->api_version, &rs);

@@ -862,8 +862,12 @@ static bool group_subscribed(const struct group *g, struct kstr topic)
     return false;
 }
 
-static int16_t offset_delete_check(struct groups *gs, struct kstr gid, struct group **out)
+static int16_t offset_delete_check(const struct kreq *req, struct groups *gs, struct kstr gid,
+                                   struct group **out)
 {
+    /* Kafka asks for DELETE on the group before anything else. */
+    if (!authz_allowed(req->conn, ACL_OP_DELETE, ACL_RES_GROUP, gid))
+        return KERR_GROUP_AUTHORIZATION_FAILED;
     if (gid.len <= 0)
         return KERR_INVALID_GROUP_ID;
     struct group *g = group_find(gs, gid);
@@ -885,7 +889,7 @@ int h_offset_delete(struct kreq *req)
     struct group *g = NULL;
     struct kp_offset_delete_resp rs;
     kp_offset_delete_resp_init(&rs);
-    rs.error_code = offset_delete_check(gs, rq.group_id, &g);
+    rs.error_code = offset_delete_check(req, gs, rq.group_id, &g);
     int32_t nt = rs.error_code == KERR_NONE && rq.topics_n > 0 ? rq.topics_n : 0;
     rs.topics = karena_calloc(&req->arena, (size_t)nt + 1, sizeof *rs.topics);
     if (!rs.topics)
@@ -905,12 +909,15 @@ int h_offset_delete(struct kreq *req)
             return -1;
         }
         o->partitions_n = np;
+        bool readable = authz_allowed(req->conn, ACL_OP_READ, ACL_RES_TOPIC, t->name);
         bool subscribed = group_subscribed(g, t->name);
         for (int32_t j = 0; j < np; j++) {
             struct kp_offset_delete_resp_topics_partitions *op = &o->partitions[j];
             kp_offset_delete_resp_topics_partitions_init(op);
             op->partition_index = t->partitions[j].partition_index;
-            if (subscribed)
+            if (!readable)
+                op->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            else if (subscribed)
                 op->error_code = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
             else if (!topics_partition(gs->b->topics, t->name, op->partition_index))
                 op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -641,6 +641,8 @@ int h_describe_client_quotas(struct kreq *req)
     kp_describe_client_quotas_resp_init(&rs);
     rs.error_message.p = NULL;
     rs.error_message.len = -1;
+    if (!authz_allowed_c(req->conn, ACL_OP_DESCRIBE_CONFIGS, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME))
+        rs.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
     /* Only user components can match (match_type 0: exact, 1: default, 2: any). */
     bool only_users = true;
     const struct kp_describe_client_quotas_req_components *uc = NULL;

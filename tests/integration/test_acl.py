@@ -173,3 +173,70 @@ def test_mtls_principal_in_acls(tmp_path, request):
             errs[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, errs
     finally:
         _finish(b, request)
+
+
+def test_admin_reads_need_acls(tmp_path, make_server, request):
+    """The admin requests Kafka checks beyond the everyday ones, asked by
+    Kafka's own tools as alice without ACLs and then as the super user:
+    kafka-log-dirs (DescribeLogDirs: DESCRIBE on the cluster),
+    kafka-reassign-partitions --list (ListPartitionReassignments: DESCRIBE on
+    the cluster), kafka-configs --describe --entity-type users
+    (DescribeClientQuotas: DESCRIBE_CONFIGS on the cluster),
+    kafka-transactions describe-producers (DescribeProducers: READ on the
+    topic), kafka-consumer-groups --delete-offsets (OffsetDelete: DELETE on
+    the group, READ on the topic)."""
+    store = make_server(cls=ms.Server)
+    jaas = write(tmp_path / "jaas.conf", JAAS.split("Client {")[0])
+    b = Broker(tmp_path / "b", env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s" % jaas})
+    b.sasl_user, b.sasl_ui = free_port(), free_port()
+    b.overrides.update(users_config(b.sasl_user, b.sasl_ui, b.port))
+    b.overrides.update({"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+                        "super.users": "User:admin", "zookeeper.connect": store.hosts + "/kafka",
+                        "zookeeper.connection.timeout.ms": "30000"})
+    b.start()
+    try:
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = conf(b, "admin", "admin-secret")
+        topic = unique_topic("acl-admin")
+        ac = AdminClient(admin)  # kept: a collected client fails its futures
+        for f in ac.create_topics([NewTopic(topic, 1, 1)]).values():
+            f.result(30)
+        assert produce(admin, topic) == [None] * 5
+        assert consume(admin, topic, 5, "g-admin") == [b"v%d" % i for i in range(5)]
+        boot = "%s:%d" % (HOST, b.sasl_user)
+        cfg = {"alice": client_props(tmp_path, "alice", "alice-secret"),
+               "admin": client_props(tmp_path, "admin", "admin-secret")}
+        tools = [
+            ("org.apache.kafka.tools.LogDirsCommand",
+             ["--describe", "--topic-list", topic], "ClusterAuthorization"),
+            ("org.apache.kafka.tools.reassign.ReassignPartitionsCommand", ["--list"],
+             "ClusterAuthorization"),
+            ("kafka.admin.ConfigCommand", ["--describe", "--entity-type", "users"],
+             "ClusterAuthorization"),
+            ("org.apache.kafka.tools.TransactionsCommand",
+             ["describe-producers", "--topic", topic, "--partition", "0"], "TopicAuthorization"),
+            ("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+             ["--delete-offsets", "--group", "g-admin", "--topic", topic + ":0"],
+             "Group authorization failed"),
+        ]
+        for main, args, denied in tools:
+            def run_as(user):
+                p = java(main, ["--bootstrap-server", boot, "--command-config", cfg[user]] + args)
+                return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+            rc, out = run_as("alice")
+            assert denied in out, "%s as alice (rc %d):\n%s" % (main, rc, out[-3000:])
+            rc, out = run_as("admin")
+            assert rc == 0 and "uthorization" not in out, \
+                "%s as admin (rc %d):\n%s" % (main, rc, out[-3000:])
+
+        # DescribeCluster needs no ACL (Kafka 4's describeTopics sends it
+        # first): alice, allowed only DESCRIBE and DESCRIBE_CONFIGS (which
+        # kafka-topics --describe also asks for) on the topic, describes it.
+        acls(b, tmp_path, "--add", "--allow-principal", "User:alice", "--operation", "Describe",
+             "--operation", "DescribeConfigs", "--topic", topic)
+        p = check(java("org.apache.kafka.tools.TopicCommand",
+                       ["--bootstrap-server", boot, "--command-config", cfg["alice"], "--describe",
+                        "--topic", topic]), "kafka-topics --describe as alice")
+        assert b"PartitionCount: 1" in p.stdout, p.stdout
+    finally:
+        _finish(b, request)
