@@ -74,9 +74,9 @@ def consume(c, topic, n, group):
     return got
 
 
-def test_acls_with_kafka_acls(tmp_path, make_server, request):
-    from confluent_kafka import KafkaError
-    from confluent_kafka.admin import AdminClient
+def authz_broker(tmp_path, make_server):
+    """A started broker with the users' three listeners, Kafka's standard
+    authorizer, admin as the super user and its ACLs in a kavka-metastore."""
     store = make_server(cls=ms.Server)
     # the KafkaServer section only: the metastore here takes no SASL login
     jaas = write(tmp_path / "jaas.conf", JAAS.split("Client {")[0])
@@ -87,6 +87,13 @@ def test_acls_with_kafka_acls(tmp_path, make_server, request):
                         "super.users": "User:admin", "zookeeper.connect": store.hosts + "/kafka",
                         "zookeeper.connection.timeout.ms": "30000"})
     b.start()
+    return b
+
+
+def test_acls_with_kafka_acls(tmp_path, make_server, request):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
+    b = authz_broker(tmp_path, make_server)
     try:
         admin, alice = conf(b, "admin", "admin-secret"), conf(b, "alice", "alice-secret")
         a, other = unique_topic("acl-a"), unique_topic("acl-b")
@@ -185,15 +192,7 @@ def test_admin_reads_need_acls(tmp_path, make_server, request):
     kafka-transactions describe-producers (DescribeProducers: READ on the
     topic), kafka-consumer-groups --delete-offsets (OffsetDelete: DELETE on
     the group, READ on the topic)."""
-    store = make_server(cls=ms.Server)
-    jaas = write(tmp_path / "jaas.conf", JAAS.split("Client {")[0])
-    b = Broker(tmp_path / "b", env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s" % jaas})
-    b.sasl_user, b.sasl_ui = free_port(), free_port()
-    b.overrides.update(users_config(b.sasl_user, b.sasl_ui, b.port))
-    b.overrides.update({"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
-                        "super.users": "User:admin", "zookeeper.connect": store.hosts + "/kafka",
-                        "zookeeper.connection.timeout.ms": "30000"})
-    b.start()
+    b = authz_broker(tmp_path, make_server)
     try:
         from confluent_kafka.admin import AdminClient, NewTopic
         admin = conf(b, "admin", "admin-secret")
