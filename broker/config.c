@@ -188,6 +188,21 @@ static const struct config_key keys[] = {
           "SASL mechanisms offered to clients in SaslHandshake."),
     KSTR("sasl.mechanism.inter.broker.protocol", F(sasl_mechanism_inter_broker_protocol), "GSSAPI", NULL, R,
          "SASL mechanism for inter-broker traffic; recorded."),
+    /* Kafka's GSSAPI settings, dynamic per listener in Kafka; kavka has no
+     * GSSAPI, so they are kept (and may be altered, as Kafka allows) but do
+     * nothing, as in a Kafka that does not enable GSSAPI. */
+    KSTR("sasl.kerberos.service.name", NF, NULL, NULL, R,
+         "Kerberos service name (GSSAPI); recorded, kavka has no GSSAPI."),
+    KSTR("sasl.kerberos.kinit.cmd", NF, "/usr/bin/kinit", NULL, R,
+         "Kerberos kinit command (GSSAPI); recorded, kavka has no GSSAPI."),
+    KLONG("sasl.kerberos.min.time.before.relogin", NF, "60000", INT64_MIN, LMAX, R,
+          "Login thread sleep between refresh attempts (GSSAPI); recorded, kavka has no GSSAPI."),
+    KDBL("sasl.kerberos.ticket.renew.jitter", NF, "0.05", -HUGE_VAL, HUGE_VAL, R,
+         "Random jitter added to the renewal time (GSSAPI); recorded, kavka has no GSSAPI."),
+    KDBL("sasl.kerberos.ticket.renew.window.factor", NF, "0.8", -HUGE_VAL, HUGE_VAL, R,
+         "Part of the ticket lifetime after which it is renewed (GSSAPI); recorded, kavka has no GSSAPI."),
+    KLIST("sasl.kerberos.principal.to.local.rules", NF, "DEFAULT", NULL, R,
+          "Rules mapping Kerberos principals to short names (GSSAPI); recorded, kavka has no GSSAPI."),
     KINT("connection.failed.authentication.delay.ms", NF, "100", 0, IMAX, H,
          "Delay before a failed login is answered and the connection closed; doubled per recent "
          "failure from the same host (up to 32x). See docs/security.md."),
@@ -223,6 +238,10 @@ static const char *const dynamic_keys[] = {
     "log.message.timestamp.type", "compression.type", "message.max.bytes",
     "min.insync.replicas", "unclean.leader.election.enable", "num.io.threads",
     "num.network.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir",
+    /* recorded only: kavka has no GSSAPI */
+    "sasl.kerberos.service.name", "sasl.kerberos.kinit.cmd", "sasl.kerberos.min.time.before.relogin",
+    "sasl.kerberos.ticket.renew.jitter", "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.principal.to.local.rules",
 };
 
 bool broker_config_dynamic(const char *name)
