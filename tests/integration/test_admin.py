@@ -109,7 +109,8 @@ def test_kafka_configs_topic_and_broker_survive_restart(broker_factory):
                      r"log.segment.bytes=1073741824\}", out), out
 
     tool(CONFIGS, broker, "--alter", *topic, "--add-config", "retention.ms=12345,max.message.bytes=200000")
-    tool(CONFIGS, broker, "--alter", *one, "--add-config", "log.retention.bytes=987654321")
+    tool(CONFIGS, broker, "--alter", *one, "--add-config",
+         "log.retention.bytes=987654321,sasl.kerberos.min.time.before.relogin=58000")
     tool(CONFIGS, broker, "--alter", *dflt, "--add-config", "log.retention.ms=7200000")
     # Invalid values and read-only keys are refused.
     rc, out = tool(CONFIGS, broker, "--alter", *topic, "--add-config", "retention.ms=soon", ok=False)
@@ -126,6 +127,10 @@ def test_kafka_configs_topic_and_broker_survive_restart(broker_factory):
         out = describe_cfg(broker, *one)
         assert "log.retention.bytes=987654321 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:" \
                "log.retention.bytes=987654321, DEFAULT_CONFIG:log.retention.bytes=-1}" in out, out
+        # A listener SASL setting is dynamic per broker (librdkafka's 0081_admin sets it).
+        assert "sasl.kerberos.min.time.before.relogin=58000 sensitive=false synonyms={" \
+               "DYNAMIC_BROKER_CONFIG:sasl.kerberos.min.time.before.relogin=58000, DEFAULT_CONFIG:" \
+               "sasl.kerberos.min.time.before.relogin=60000}" in out, out
         out = describe_cfg(broker, *dflt)
         assert "log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:" \
                "log.retention.ms=7200000}" in out, out
