@@ -559,12 +559,21 @@ int cluster_open(struct broker *b)
     b->cluster = c;
     char err[256], *user, *password;
     client_credentials(&user, &password);
+    if (cfg->zookeeper_set_acl && !user) {
+        /* The secure ACLs name the broker's SASL identity; without a login
+         * every znode would be the creator's in name only (Kafka refuses too). */
+        KLOG_ERROR("zookeeper.set.acl is true, but there is no SASL login to the metastore: "
+                   "KAFKA_OPTS -Djava.security.auth.login.config must name a JAAS file with a "
+                   "Client section (username, password)");
+        return -1;
+    }
     struct zk_options o = {
         .connect = cfg->zookeeper_connect,
         .session_timeout_ms = cfg->zookeeper_session_timeout_ms,
         .connection_timeout_ms = cfg->zookeeper_connection_timeout_ms,
         .sasl_user = user,
         .sasl_password = password,
+        .set_acl = cfg->zookeeper_set_acl,
     };
     c->zk = zk_new(b->base, &o, on_state, c, err, sizeof err);
     free(user);

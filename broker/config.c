@@ -156,6 +156,9 @@ static const struct config_key keys[] = {
          "ZooKeeper session timeout."),
     KINT("zookeeper.connection.timeout.ms", F(zookeeper_connection_timeout_ms), NULL, INT32_MIN, IMAX, H,
          "How long to wait for a metastore connection; defaults to zookeeper.session.timeout.ms."),
+    KBOOL("zookeeper.set.acl", F(zookeeper_set_acl), "false", H,
+          "Create znodes with Kafka's secure ACLs: the broker's SASL identity may do everything, "
+          "everyone may read (not under /config/users, /config/brokers). Needs a JAAS Client login."),
 
     /* groups, offsets, transactions */
     KINT("group.initial.rebalance.delay.ms", F(group_initial_rebalance_delay_ms), "3000", INT32_MIN, IMAX, H,

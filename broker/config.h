@@ -167,6 +167,7 @@ struct broker_config {
     char *zookeeper_connect;
     int32_t zookeeper_session_timeout_ms;
     int32_t zookeeper_connection_timeout_ms; /* resolved: else session timeout */
+    bool zookeeper_set_acl;
 
     /* groups, offsets, transactions */
     int32_t group_initial_rebalance_delay_ms;

@@ -43,6 +43,7 @@ struct zk {
     char *chroot;                 /* "" or "/kafka" */
     int32_t want_timeout_ms, conn_timeout_ms;
     char *sasl_user, *sasl_password;
+    bool set_acl;
     zk_state_fn on_state;
     void *arg;
 
@@ -225,6 +226,35 @@ static void write_open_acl(struct kw *w)
     jw_cstring(w, "anyone");
 }
 
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A new znode's ACL. With zookeeper.set.acl, Kafka's ZkData.defaultAcls:
+ * the creator's authenticated identity ("auth", which the server expands to
+ * the SASL id) may do everything and everyone may read, except under the
+ * paths that hold credentials and broker configs, which only the creator
+ * may read; the old consumers' /consumers stays open to all. */
+static void write_acl(const struct zk *zk, struct kw *w, const char *path)
+{
+    if (!zk->set_acl || strcmp(path, "/consumers") == 0) {
+        write_open_acl(w);
+        return;
+    }
+    bool sensitive = has_prefix(path, "/config/users") || has_prefix(path, "/config/brokers") ||
+                     has_prefix(path, "/delegation_token");
+    kw_i32(w, sensitive ? 1 : 2);
+    kw_i32(w, ZPERM_ALL);
+    jw_cstring(w, "auth");
+    jw_cstring(w, "");
+    if (!sensitive) {
+        kw_i32(w, ZPERM_READ);
+        jw_cstring(w, "world");
+        jw_cstring(w, "anyone");
+    }
+}
+
 int zk_create(struct zk *zk, const char *path, const void *data, int32_t len, int mode,
               zk_reply_fn cb, void *arg)
 {
@@ -234,7 +264,7 @@ int zk_create(struct zk *zk, const char *path, const void *data, int32_t len, in
         return -1;
     path_with_root(zk, &w, path);
     jw_buffer(&w, data, data ? len : -1);
-    write_open_acl(&w);
+    write_acl(zk, &w, path);
     kw_i32(&w, mode);
     return finish(zk, q, &w);
 }
@@ -548,6 +578,7 @@ struct zk *zk_new(struct event_base *base, const struct zk_options *o, zk_state_
     TAILQ_INIT(&zk->pending);
     zk->ping_ev = event_new(base, -1, EV_PERSIST, send_ping, zk);
     zk->retry_ev = evtimer_new(base, retry, zk);
+    zk->set_acl = o->set_acl;
     if (o->sasl_user) {
         zk->sasl_user = strdup(o->sasl_user);
         zk->sasl_password = strdup(o->sasl_password ? o->sasl_password : "");

@@ -45,6 +45,7 @@ struct zk_options {
     int32_t connection_timeout_ms;
     const char *sasl_user;        /* NULL: no SASL */
     const char *sasl_password;
+    bool set_acl;                 /* zookeeper.set.acl: Kafka's secure znode ACLs */
 };
 
 /* Returns NULL with a message in err when `connect` is malformed. */

@@ -295,3 +295,60 @@ def test_sasl_login_from_jaas_client_section(kind, make_server, tmp_path, reques
                     zk.stop()
     for b in made:
         _finish(b, request)
+
+
+@pytest.mark.parametrize("kind", ["kavka-metastore", "zookeeper"])
+def test_zookeeper_set_acl(kind, make_server, tmp_path, request):
+    """zookeeper.set.acl=true: the broker creates its znodes with Kafka's
+    secure ACLs (ZkData.defaultAcls): its SASL identity may do everything,
+    everyone may read, and /config/users and /config/brokers are the
+    broker's alone. Without a JAAS Client login the broker refuses to start."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+    from kazoo.security import ACL, Id
+    server_jaas = tmp_path / "zk_jaas.conf"
+    server_jaas.write_text('Server { org.apache.zookeeper.server.auth.DigestLoginModule '
+                           'required user_kafka="kafka-secret"; };\n')
+    conf = {"authProvider.1": "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
+    if kind == "kavka-metastore":
+        srv = make_server(config=conf, env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s"
+                                                         % server_jaas})
+    else:
+        srv = make_server(config=conf, env={"JAAS": str(server_jaas)}, cls=SaslZooKeeper)
+    props = {"zookeeper.connect": srv.hosts + CHROOT, "zookeeper.set.acl": "true",
+             "zookeeper.session.timeout.ms": str(SESSION_MS)}
+    nologin = Broker(tmp_path / "nologin", props)
+    jaas = tmp_path / "client_jaas.conf"
+    jaas.write_text('Client { org.apache.zookeeper.server.auth.DigestLoginModule required '
+                    'username="kafka" password="kafka-secret"; };\n')
+    b = Broker(tmp_path / "b", props, env={"KAFKA_OPTS": "-Djava.security.auth.login.config=%s" % jaas})
+    anon = KazooClient(hosts=srv.hosts + CHROOT, timeout=5)
+    owner = KazooClient(hosts=srv.hosts + CHROOT, timeout=5, sasl_options={
+        "mechanism": "DIGEST-MD5", "username": "kafka", "password": "kafka-secret"})
+    try:
+        with pytest.raises(BaseException):
+            nologin.start(timeout=20)
+        assert "zookeeper.set.acl is true" in open(nologin.log_path).read(), nologin.log_tail()
+
+        b.start()
+        anon.start(timeout=10)
+        owner.start(timeout=10)
+        mine, world_read = ACL(31, Id("sasl", "kafka")), ACL(1, Id("world", "anyone"))
+        wait_for(lambda: anon.exists("/brokers/ids/1"), 20, "/brokers/ids/1")
+        for path in ("/brokers/ids/1", "/brokers/topics", "/cluster/id", "/config/topics"):
+            acl, _ = anon.get_acls(path)
+            assert acl == [mine, world_read], (path, acl)
+        anon.get("/brokers/ids/1")                       # everyone may read
+        with pytest.raises(NoAuthError):
+            anon.set("/brokers/ids/1", b"{}")            # only the broker may write
+        for path in ("/config/users", "/config/brokers"):
+            with pytest.raises(NoAuthError):
+                anon.get_children(path)
+            acl, _ = owner.get_acls(path)
+            assert acl == [mine], (path, acl)
+    finally:
+        for c in (anon, owner):
+            c.stop()
+        for x in (nologin, b):
+            if x.proc is not None:
+                _finish(x, request)
