@@ -22,7 +22,7 @@
 
 #include "authz.h"
 #include "admin.h"
-#include "atomic_file.h"
+#include "fileio.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"

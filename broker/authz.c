@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "fileio.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "fileio.h"
 #include "crc32c.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -878,7 +878,9 @@ void plog_close(struct plog *l)
     int fd = ok ? open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (fd >= 0) {
         close(fd);
-        fsync_dir(l->dir);
+        /* A marker that may vanish only costs a full recovery next start. */
+        if (fsync_dir(l->dir) != 0)
+            KLOG_WARN("%s: clean-shutdown marker not synced: %s", l->dir, strerror(errno));
     } else {
         KLOG_WARN("%s: closed without a clean-shutdown marker", l->dir);
     }

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "fileio.h"
 #include "broker.h"
 #include "admin.h"
 #include "config.h"

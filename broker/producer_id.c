@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "authz.h"
-#include "atomic_file.h"
+#include "fileio.h"
 #include "broker.h"
 #include "config.h"
 #include "kafka_errors.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "fileio.h"
 #include "authz.h"
 #include "broker.h"
 #include "config.h"

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "fileio.h"
 #include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "atomic_file.h"
+#include "fileio.h"
 #include "klog.h"
 #include "txnlog.h"
 

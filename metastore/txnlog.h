@@ -51,6 +51,6 @@ long txnlog_replay(const char *dir, txnlog_fn fn, void *arg);
  * Returns count or -1; *zxids malloc'd. */
 int txnlog_list(const char *dir, const char *prefix, int64_t **zxids);
 
-#include "atomic_file.h"   /* fsync_dir */
+#include "fileio.h"   /* fsync_dir */
 
 #endif
