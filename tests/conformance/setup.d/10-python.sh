@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Python clients for the py_adapter.py conformance adapters:
-#  - Debian's python3-confluent-kafka (on Debian's librdkafka) for
-#    confluent-kafka-debian, run by /usr/bin/python3;
+#  - Debian's python3-confluent-kafka (on Debian's librdkafka, from
+#    scripts/packages/test.txt) for confluent-kafka-debian, run by /usr/bin/python3;
 #  - a virtualenv tests/conformance/clients/latest/.venv with the newest
 #    confluent-kafka and kafka-python from PyPI (pinned in requirements.txt).
 # Idempotent: the venv is reinstalled only when requirements.txt changes.
 set -euo pipefail
-sudo=${sudo-}
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 latest=$root/tests/conformance/clients/latest
 venv=$latest/.venv
@@ -14,11 +13,6 @@ req=$latest/requirements.txt
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$(cat "${@:2}" | sha256sum)" ]; }
 stamp_write() { cat "${@:2}" | sha256sum >"$1"; }
-
-if ! dpkg-query -W -f='${Status}' python3-confluent-kafka 2>/dev/null | grep -q "ok installed"; then
-  $sudo apt-get install -y -q --no-install-recommends python3-confluent-kafka ||
-    { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends python3-confluent-kafka; }
-fi
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
