@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "kafka_errors.h"
 #include "klog.h"
 #include "topics.h"
+#include "zk.h"
 
 #define DYN_FILE "kavka-dynamic-broker-config.json"
 #define MAX_SYN 8
@@ -49,6 +51,16 @@ static char *astr(struct karena *a, struct kstr s)
     }
     return p;
 }
+
+/* Topics whose last metastore write had an unknown outcome (see the
+ * metastore jobs below), read back once the session is back. */
+static struct {
+    struct broker *b;
+    struct zk *listening;     /* the client our state listener is on */
+    char **topics;            /* topics whose last write had an unknown outcome */
+    int n;
+    bool queued;
+} cfg_dirty;
 
 /* ---------------- props helpers ---------------- */
 
@@ -229,6 +241,10 @@ void dynconfig_close(struct broker *b)
     props_free(&b->dyn->broker);
     free(b->dyn);
     b->dyn = NULL;
+    for (int i = 0; i < cfg_dirty.n; i++)
+        free(cfg_dirty.topics[i]);
+    free(cfg_dirty.topics);
+    memset(&cfg_dirty, 0, sizeof cfg_dirty);
 }
 
 /* ---------------- synonyms and values ---------------- */
@@ -582,20 +598,330 @@ static int current_set(struct broker *b, int8_t type, const char *name, struct p
                                                                           : KERR_NONE;
 }
 
-static int commit_topic(struct broker *b, const char *name, const struct props *set,
-                        bool validate_only, char *err, size_t errlen)
+/* ---------------- topic overrides in the metastore ----------------
+ *
+ * With zookeeper.connect, an alter of a topic's overrides is a job on the
+ * admin-write queue (broker.h: awrite_*): the resources are validated when
+ * the job starts (in order with other admin writes), the new overrides of
+ * each topic go to /config/topics/<t> (setData / create) followed by
+ * Kafka's /config/changes notification, and only then are they written to
+ * the local topic file and applied to the partitions (topics_set_configs_stored).
+ * The client is answered after the last reply, with each resource's real
+ * error. A link lost during a write leaves its outcome unknown: the
+ * topic's node is read back once the session is back. Broker resources and
+ * brokers without a metastore are stored synchronously (file first, then
+ * memory) before the answer, as before.
+ */
+
+struct topic_write {
+    char *topic;
+    struct props set;
+    int idx;                  /* the resource's entry in the response */
+    int16_t err;
+    char msg[256];
+};
+
+struct cfg_job {
+    struct awrite *w;
+    struct broker *b;
+    bool incremental;
+    struct topic_write *v;
+    int n, cur;
+    /* In the request's arena: used only while awrite_req() is not NULL. */
+    struct kp_alter_configs_req arq;
+    struct kp_alter_configs_resp ars;
+    struct kp_incremental_alter_configs_req irq;
+    struct kp_incremental_alter_configs_resp irs;
+};
+
+static void cfg_job_free(struct cfg_job *j)
+{
+    for (int i = 0; i < j->n; i++) {
+        free(j->v[i].topic);
+        props_free(&j->v[i].set);
+    }
+    free(j->v);
+    free(j);
+}
+
+static void cfg_job_drop(struct awrite *w, void *arg)
+{
+    (void)w;
+    cfg_job_free(arg);
+}
+
+static void cfg_mark_dirty(const char *topic)
+{
+    for (int i = 0; i < cfg_dirty.n; i++)
+        if (strcmp(cfg_dirty.topics[i], topic) == 0)
+            return;
+    char **v = realloc(cfg_dirty.topics, sizeof *v * (size_t)(cfg_dirty.n + 1));
+    if (!v)
+        return;
+    cfg_dirty.topics = v;
+    if ((v[cfg_dirty.n] = strdup(topic)))
+        cfg_dirty.n++;
+}
+
+static void write_fail(struct topic_write *t, int16_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void write_fail(struct topic_write *t, int16_t err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    t->err = err;
+    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Overrides as topics.c takes them; NULL when out of memory. */
+static struct tconfig *to_tconfig(const struct props *set)
 {
     struct tconfig *v = calloc(set->n + 1, sizeof *v);
-    if (!v)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    int e = KERR_NONE;
-    for (size_t i = 0; i < set->n && !e; i++) {
+    for (size_t i = 0; v && i < set->n; i++) {
         v[i].name = set->v[i].key;
         v[i].value = set->v[i].value;
-        e = topic_config_check(v[i].name, v[i].value, err, errlen);
     }
-    if (!e && !validate_only)
-        e = topics_set_configs(b->topics, topics_find(b->topics, kstr_c(name)), v, (int)set->n);
+    return v;
+}
+
+/* Local file and partitions take overrides the metastore has. */
+static int16_t apply_stored(struct broker *b, const char *topic, const struct props *set)
+{
+    struct topic *t = topics_find(b->topics, kstr_c(topic));
+    if (!t)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    struct tconfig *v = to_tconfig(set);
+    int e = v ? topics_set_configs_stored(b->topics, t, v, (int)set->n) : KERR_UNKNOWN_SERVER_ERROR;
+    free(v);
+    return (int16_t)e;
+}
+
+static void cfg_job_finish(struct cfg_job *j);
+static void cfg_job_next(struct cfg_job *j);
+
+static void cfg_note_done(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct cfg_job *j = arg;
+    (void)zk;
+    (void)body;
+    if (rc != ZOK)   /* the overrides are stored; only watchers miss the news */
+        KLOG_WARN("metastore: config change notification failed: %s", zk_err_name(rc));
+    j->cur++;
+    cfg_job_next(j);
+}
+
+static void cfg_node_done(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct cfg_job *j = arg;
+    struct topic_write *t = &j->v[j->cur];
+    (void)body;
+    if (rc == ZOK) {
+        int16_t e = apply_stored(j->b, t->topic, &t->set);
+        if (e == KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            write_fail(t, e, "Topic %s was deleted meanwhile", t->topic);
+        else if (e)
+            write_fail(t, e, "The overrides are stored in the metastore, but the local topic "
+                       "file could not be written");
+        char *note = NULL;
+        if (asprintf(&note, "{\"version\":2,\"entity_path\":\"topics/%s\"}", t->topic) > 0 &&
+            zk_create(zk, "/config/changes/config_change_", note, (int32_t)strlen(note),
+                      ZMODE_PERSISTENT_SEQ, cfg_note_done, j) == 0) {
+            free(note);
+            return;
+        }
+        free(note);
+    } else {
+        if (rc == ZCONNECTIONLOSS)
+            cfg_mark_dirty(t->topic);
+        write_fail(t, KERR_KAFKA_STORAGE_ERROR,
+                   "Storing the configs in the metastore failed (%s)%s", zk_err_name(rc),
+                   rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
+                                         : "");
+        KLOG_WARN("metastore: writing /config/topics/%s failed: %s", t->topic, zk_err_name(rc));
+    }
+    j->cur++;
+    cfg_job_next(j);
+}
+
+static char *topic_node_json(const struct props *set)
+{
+    json_t *root = json_pack("{s:i,s:o}", "version", 1, "config", props_to_json(set));
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return text;
+}
+
+static void cfg_job_next(struct cfg_job *j)
+{
+    struct zk *zk = j->b->zk;
+    while (j->cur < j->n) {
+        struct topic_write *t = &j->v[j->cur];
+        char path[600];
+        snprintf(path, sizeof path, "/config/topics/%s", t->topic);
+        char *data = topic_node_json(&t->set);
+        int rc = data && zk ? zk_upsert(zk, path, data, (int32_t)strlen(data), cfg_node_done, j)
+                            : -1;
+        free(data);
+        if (rc == 0)
+            return;
+        write_fail(t, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
+        j->cur++;
+    }
+    cfg_job_finish(j);
+}
+
+static void cfg_job_finish(struct cfg_job *j)
+{
+    struct awrite *w = j->w;
+    struct kreq *req = awrite_take(w);
+    if (req) {
+        for (int i = 0; i < j->n; i++) {
+            const struct topic_write *t = &j->v[i];
+            int16_t *code = j->incremental ? &j->irs.responses[t->idx].error_code
+                                           : &j->ars.responses[t->idx].error_code;
+            struct kstr *msg = j->incremental ? &j->irs.responses[t->idx].error_message
+                                              : &j->ars.responses[t->idx].error_message;
+            *code = t->err;
+            *msg = kstr_c(t->err ? karena_strdup(&req->arena, t->msg) : NULL);
+            if (!t->err)
+                KLOG_INFO("topic %s: overrides stored in the metastore", t->topic);
+        }
+        struct kw kw;
+        kreq_writer(req, &kw);
+        if (j->incremental)
+            kp_incremental_alter_configs_resp_encode(&kw, req->api_version, &j->irs);
+        else
+            kp_alter_configs_resp_encode(&kw, req->api_version, &j->ars);
+        kreq_finish(req, &kw);
+    }
+    cfg_job_free(j);
+    awrite_done(w);
+}
+
+/* ---------------- resync after an unknown outcome ---------------- */
+
+static void cfg_resync_next(struct cfg_job *j);
+
+static void cfg_resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct cfg_job *j = arg;
+    struct topic_write *t = &j->v[j->cur];
+    (void)zk;
+    if (rc == ZOK || rc == ZNONODE) {
+        json_t *root = NULL;
+        if (rc == ZOK) {
+            struct kbytes d = jr_buffer(body);
+            json_error_t jerr;
+            if (!body->err && d.len > 0)
+                root = json_loadb((const char *)d.p, (size_t)d.len, 0, &jerr);
+        }
+        json_to_props(json_object_get(root, "config"), &t->set);
+        if (root)
+            json_decref(root);
+        if (apply_stored(j->b, t->topic, &t->set) == KERR_NONE)
+            KLOG_INFO("topic %s: overrides read back from the metastore (%zu)", t->topic,
+                      t->set.n);
+    } else {
+        cfg_mark_dirty(t->topic);
+    }
+    j->cur++;
+    cfg_resync_next(j);
+}
+
+static void cfg_resync_next(struct cfg_job *j)
+{
+    struct zk *zk = j->b->zk;
+    for (; j->cur < j->n; j->cur++) {
+        char path[600];
+        snprintf(path, sizeof path, "/config/topics/%s", j->v[j->cur].topic);
+        if (zk && zk_get_data(zk, path, cfg_resync_got, j) == 0)
+            return;
+        cfg_mark_dirty(j->v[j->cur].topic);
+    }
+    cfg_job_finish(j);
+}
+
+static void cfg_resync_start(struct awrite *w, void *arg)
+{
+    struct cfg_job *j = arg;
+    j->w = w;
+    cfg_dirty.queued = false;
+    j->v = calloc((size_t)(cfg_dirty.n ? cfg_dirty.n : 1), sizeof *j->v);
+    for (int i = 0; j->v && i < cfg_dirty.n; i++) {
+        j->v[j->n].topic = cfg_dirty.topics[i];   /* ownership moves to the job */
+        j->v[j->n++].idx = -1;
+    }
+    if (j->v) {
+        free(cfg_dirty.topics);
+        cfg_dirty.topics = NULL;
+        cfg_dirty.n = 0;
+    }
+    j->cur = 0;
+    cfg_resync_next(j);
+}
+
+static void cfg_on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)
+{
+    (void)zk;
+    (void)new_session;
+    (void)arg;
+    if (st != ZK_CONNECTED || cfg_dirty.n == 0 || cfg_dirty.queued || !cfg_dirty.b)
+        return;
+    struct cfg_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->b = cfg_dirty.b;
+    cfg_dirty.queued = true;
+    awrite_submit(NULL, cfg_resync_start, cfg_job_drop, j);
+}
+
+/* A topic's new overrides go to the metastore before anything else. */
+static int queue_topic_write(struct cfg_job *j, const char *name, const struct props *set, int idx)
+{
+    struct zk *zk = j->b->zk;
+    if (zk && cfg_dirty.listening != zk) {
+        cfg_dirty.b = j->b;
+        if (zk_add_state_listener(zk, cfg_on_zk_state, NULL) == 0)
+            cfg_dirty.listening = zk;
+    }
+    struct topic_write *v = realloc(j->v, sizeof *v * (size_t)(j->n + 1));
+    if (!v)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    j->v = v;
+    struct topic_write *t = &v[j->n];
+    memset(t, 0, sizeof *t);
+    t->idx = idx;
+    if (!(t->topic = strdup(name)) || props_copy(&t->set, set, NULL) != 0) {
+        free(t->topic);
+        props_free(&t->set);
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    j->n++;
+    return KERR_NONE;
+}
+
+/* A topic's new overrides: validated, then stored — through the metastore
+ * (queued in the job: its result comes when it is stored) or the local file. */
+static int commit_topic(struct cfg_job *j, const char *name, const struct props *set,
+                        bool validate_only, int idx, char *err, size_t errlen)
+{
+    struct broker *b = j->b;
+    int e = KERR_NONE;
+    for (size_t i = 0; i < set->n && !e; i++)
+        e = topic_config_check(set->v[i].key, set->v[i].value, err, errlen);
+    if (e || validate_only)
+        return e;
+    if (b->zk) {
+        e = topics_check_writable(b->topics, err, errlen);
+        if (!e)
+            e = queue_topic_write(j, name, set, idx);
+        return e;
+    }
+    struct tconfig *v = to_tconfig(set);
+    if (!v)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    e = topics_set_configs(b->topics, topics_find(b->topics, kstr_c(name)), v, (int)set->n);
     free(v);
     return e;
 }
@@ -637,12 +963,12 @@ static int commit_broker(struct broker *b, const char *name, const struct props 
     return dyn_apply(b, err, errlen) == 0 ? KERR_NONE : KERR_INVALID_CONFIG;
 }
 
-static int commit(struct broker *b, int8_t type, const char *name, const struct props *set,
-                  bool validate_only, char *err, size_t errlen)
+static int commit(struct cfg_job *j, int8_t type, const char *name, const struct props *set,
+                  bool validate_only, int idx, char *err, size_t errlen)
 {
     if (type == RES_TOPIC)
-        return commit_topic(b, name, set, validate_only, err, errlen);
-    return commit_broker(b, name, set, validate_only, err, errlen);
+        return commit_topic(j, name, set, validate_only, idx, err, errlen);
+    return commit_broker(j->b, name, set, validate_only, err, errlen);
 }
 
 static void set_result(struct karena *a, int e, const char *err, int16_t *code, struct kstr *msg)
@@ -651,21 +977,22 @@ static void set_result(struct karena *a, int e, const char *err, int16_t *code, 
     *msg = kstr_c(e && *err ? karena_strdup(a, err) : NULL);
 }
 
-int h_alter_configs(struct kreq *req)
+static void alter_start(struct awrite *w, void *arg)
 {
-    struct kp_alter_configs_req rq;
-    if (kp_alter_configs_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
-        return -1;
-    struct broker *b = req->conn->b;
-    struct kp_alter_configs_resp rs;
-    kp_alter_configs_resp_init(&rs);
-    rs.responses_n = rq.resources_n > 0 ? rq.resources_n : 0;
-    rs.responses = karena_calloc(&req->arena, (size_t)rs.responses_n + 1, sizeof *rs.responses);
-    if (!rs.responses)
-        return -1;
-    for (int32_t i = 0; i < rs.responses_n; i++) {
-        const struct kp_alter_configs_req_resources *r = &rq.resources[i];
-        struct kp_alter_configs_resp_responses *out = &rs.responses[i];
+    struct cfg_job *j = arg;
+    j->w = w;
+    struct kreq *req = awrite_req(w);
+    struct broker *b = j->b;
+    struct kp_alter_configs_req *rq = &j->arq;
+    struct kp_alter_configs_resp *rs = &j->ars;
+    kp_alter_configs_resp_init(rs);
+    rs->responses_n = rq->resources_n > 0 ? rq->resources_n : 0;
+    rs->responses = karena_calloc(&req->arena, (size_t)rs->responses_n + 1, sizeof *rs->responses);
+    if (!rs->responses)
+        rs->responses_n = 0;
+    for (int32_t i = 0; i < rs->responses_n; i++) {
+        const struct kp_alter_configs_req_resources *r = &rq->resources[i];
+        struct kp_alter_configs_resp_responses *out = &rs->responses[i];
         kp_alter_configs_resp_responses_init(out);
         out->resource_type = r->resource_type;
         out->resource_name = r->resource_name;
@@ -689,15 +1016,26 @@ int h_alter_configs(struct kreq *req)
             }
         }
         if (!e)
-            e = commit(b, r->resource_type, name, &set, rq.validate_only, err, sizeof err);
+            e = commit(j, r->resource_type, name, &set, rq->validate_only, i, err, sizeof err);
         set_result(&req->arena, e, err, &out->error_code, &out->error_message);
         props_free(&cur);
         props_free(&set);
     }
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_alter_configs_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
+    j->cur = 0;
+    cfg_job_next(j);
+}
+
+int h_alter_configs(struct kreq *req)
+{
+    struct cfg_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    if (kp_alter_configs_req_decode(&req->body, req->api_version, &req->arena, &j->arq) != 0) {
+        free(j);
+        return -1;
+    }
+    j->b = req->conn->b;
+    awrite_submit(req, alter_start, cfg_job_drop, j);
     return 0;
 }
 
@@ -799,21 +1137,22 @@ static bool duplicate_keys(const struct kp_incremental_alter_configs_req_resourc
     return false;
 }
 
-int h_incremental_alter_configs(struct kreq *req)
+static void incremental_start(struct awrite *w, void *arg)
 {
-    struct kp_incremental_alter_configs_req rq;
-    if (kp_incremental_alter_configs_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
-        return -1;
-    struct broker *b = req->conn->b;
-    struct kp_incremental_alter_configs_resp rs;
-    kp_incremental_alter_configs_resp_init(&rs);
-    rs.responses_n = rq.resources_n > 0 ? rq.resources_n : 0;
-    rs.responses = karena_calloc(&req->arena, (size_t)rs.responses_n + 1, sizeof *rs.responses);
-    if (!rs.responses)
-        return -1;
-    for (int32_t i = 0; i < rs.responses_n; i++) {
-        const struct kp_incremental_alter_configs_req_resources *r = &rq.resources[i];
-        struct kp_incremental_alter_configs_resp_responses *out = &rs.responses[i];
+    struct cfg_job *j = arg;
+    j->w = w;
+    struct kreq *req = awrite_req(w);
+    struct broker *b = j->b;
+    struct kp_incremental_alter_configs_req *rq = &j->irq;
+    struct kp_incremental_alter_configs_resp *rs = &j->irs;
+    kp_incremental_alter_configs_resp_init(rs);
+    rs->responses_n = rq->resources_n > 0 ? rq->resources_n : 0;
+    rs->responses = karena_calloc(&req->arena, (size_t)rs->responses_n + 1, sizeof *rs->responses);
+    if (!rs->responses)
+        rs->responses_n = 0;
+    for (int32_t i = 0; i < rs->responses_n; i++) {
+        const struct kp_incremental_alter_configs_req_resources *r = &rq->resources[i];
+        struct kp_incremental_alter_configs_resp_responses *out = &rs->responses[i];
         kp_incremental_alter_configs_resp_responses_init(out);
         out->resource_type = r->resource_type;
         out->resource_name = r->resource_name;
@@ -829,15 +1168,29 @@ int h_incremental_alter_configs(struct kreq *req)
             e = KERR_INVALID_REQUEST;
         }
         for (int32_t k = 0; !e && k < r->configs_n; k++)
-            e = incremental_op(b, &req->arena, r->resource_type, &cur, &r->configs[k], err, sizeof err);
+            e = incremental_op(b, &req->arena, r->resource_type, &cur, &r->configs[k], err,
+                               sizeof err);
         if (!e)
-            e = commit(b, r->resource_type, name, &cur, rq.validate_only, err, sizeof err);
+            e = commit(j, r->resource_type, name, &cur, rq->validate_only, i, err, sizeof err);
         set_result(&req->arena, e, err, &out->error_code, &out->error_message);
         props_free(&cur);
     }
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_incremental_alter_configs_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
+    j->cur = 0;
+    cfg_job_next(j);
+}
+
+int h_incremental_alter_configs(struct kreq *req)
+{
+    struct cfg_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    if (kp_incremental_alter_configs_req_decode(&req->body, req->api_version, &req->arena,
+                                                &j->irq) != 0) {
+        free(j);
+        return -1;
+    }
+    j->incremental = true;
+    j->b = req->conn->b;
+    awrite_submit(req, incremental_start, cfg_job_drop, j);
     return 0;
 }

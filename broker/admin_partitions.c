@@ -170,6 +170,10 @@ static void epoch_end(struct broker *b, struct kstr topic,
         r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
+    if (plog_offline(p->log)) {   /* a storage failure took it offline (log.h) */
+        r->error_code = KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
     /* The client's idea of the current epoch is checked as Kafka does. */
     if (q->current_leader_epoch > LEADER_EPOCH) {
         r->error_code = KERR_UNKNOWN_LEADER_EPOCH;

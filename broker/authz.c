@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +170,11 @@ static int load_file(void)
     return 0;
 }
 
-static int save_file(void)
+static int save_file(const struct acl_set *set)
 {
     json_t *acls = json_array();
-    for (int i = 0; i < az.acls.n; i++) {
-        const struct acl_entry *e = &az.acls.v[i];
+    for (int i = 0; i < set->n; i++) {
+        const struct acl_entry *e = &set->v[i];
         json_array_append_new(
             acls, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "resourceType",
                             acl_res_name(e->res_type), "name", e->res_name, "patternType",
@@ -257,134 +258,435 @@ static int load_zk(struct zk *zk)
     return 0;
 }
 
-/* Asynchronous write of one resource's node: setData, create when missing,
- * setData again if a racing create got there first; delete when the
- * resource has no ACL left. The data is the state when the write is sent. */
-struct zwrite {
-    int8_t res_type, pattern;
-    int tries;
-    char name[1024];
+/* ---------------- writes (CreateAcls, DeleteAcls, resync) ----------------
+ *
+ * A change is a job on the admin-write queue (broker.h: awrite_*): jobs run
+ * one at a time, each reading the ACLs in memory as its predecessors left
+ * them. A job works out, per resource touched, the entries its node will
+ * hold, then stores them — the file in one replace, or the metastore one
+ * node after another (setData / create, or delete when no entry is left,
+ * then Kafka's change notification) — and changes memory only for what was
+ * stored. The client is answered after the last reply, with the real error
+ * of each resource. A metastore link lost during a write leaves its outcome
+ * unknown: the client hears an error, and the resource is read back from
+ * the metastore once the session is back, so memory follows what the
+ * metastore really has.
+ */
+
+static bool same_entry(const struct acl_entry *a, const struct acl_entry *b)
+{
+    return a->res_type == b->res_type && a->pattern == b->pattern && a->op == b->op &&
+           a->perm == b->perm && strcmp(a->res_name, b->res_name) == 0 &&
+           strcmp(a->principal, b->principal) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+static bool has_entry(const struct acl_set *s, const struct acl_entry *e)
+{
+    for (int i = 0; i < s->n; i++)
+        if (same_entry(&s->v[i], e))
+            return true;
+    return false;
+}
+
+static bool of_resource(const struct acl_entry *e, int8_t type, int8_t pattern, const char *name)
+{
+    return e->res_type == type && e->pattern == pattern && strcmp(e->res_name, name) == 0;
+}
+
+/* One resource pattern touched by a job, and what its node will hold. */
+struct acl_target {
+    int8_t type, pattern;
+    char *name;
+    struct acl_set want;      /* the resource's entries after the change */
+    int16_t err;
+    char msg[256];
 };
 
-static void zwrite_send(struct zwrite *w);
+struct acl_job {
+    enum { JOB_CREATE, JOB_DELETE, JOB_RESYNC } kind;
+    struct awrite *w;
+    struct acl_target *res;
+    int nres, cur;
+    bool note_sent;           /* the current resource's notification is in flight */
+    char who[300];            /* the requesting principal, for the log */
+    /* The request and the response being built live in the request's arena:
+     * used only while awrite_req() is not NULL. */
+    struct kp_create_acls_req crq;
+    struct kp_create_acls_resp crs;
+    int *owner;               /* creation i -> resource index, or -1 */
+    struct kp_delete_acls_req drq;
+    struct kp_delete_acls_resp drs;
+    int **match_owner;        /* filter i, match k -> resource index */
+};
 
-static bool resource_empty(const struct zwrite *w)
+/* Resources whose last write had an unknown outcome, read back once the
+ * metastore session is back. */
+static struct {
+    struct acl_target *v;
+    int n;
+    bool queued;
+} dirty;
+
+static void job_free(struct acl_job *j)
+{
+    for (int i = 0; i < j->nres; i++) {
+        free(j->res[i].name);
+        acl_set_free(&j->res[i].want);
+    }
+    free(j->res);
+    free(j);
+}
+
+static void job_drop(struct awrite *w, void *arg)
+{
+    (void)w;
+    job_free(arg);
+}
+
+/* The job's resource for a pattern, made with the entries memory has now. */
+static struct acl_target *job_resource(struct acl_job *j, int8_t type, int8_t pattern,
+                                   const char *name, int *idx)
+{
+    for (int i = 0; i < j->nres; i++)
+        if (j->res[i].type == type && j->res[i].pattern == pattern &&
+            strcmp(j->res[i].name, name) == 0) {
+            *idx = i;
+            return &j->res[i];
+        }
+    struct acl_target *v = realloc(j->res, sizeof *v * (size_t)(j->nres + 1));
+    if (!v)
+        return NULL;
+    j->res = v;
+    struct acl_target *r = &v[j->nres];
+    memset(r, 0, sizeof *r);
+    r->type = type;
+    r->pattern = pattern;
+    if (!(r->name = strdup(name)))
+        return NULL;
+    j->nres++;
+    for (int i = 0; i < az.acls.n; i++)
+        if (of_resource(&az.acls.v[i], type, pattern, name) && acl_add(&r->want, &az.acls.v[i]) < 0)
+            return NULL;
+    *idx = j->nres - 1;
+    return r;
+}
+
+/* Make set hold r->want for r's resource. 0 or -1 (out of memory: set unchanged
+ * only in part; callers apply to a copy or log). */
+static int set_replace(struct acl_set *set, const struct acl_target *r)
+{
+    for (int i = 0; i < set->n;) {
+        if (of_resource(&set->v[i], r->type, r->pattern, r->name) && !has_entry(&r->want, &set->v[i]))
+            acl_remove_at(set, i);
+        else
+            i++;
+    }
+    for (int i = 0; i < r->want.n; i++)
+        if (acl_add(set, &r->want.v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* r is stored: memory takes it, with one log line per entry added or removed. */
+static void apply_resource(const struct acl_job *j, const struct acl_target *r)
 {
     for (int i = 0; i < az.acls.n; i++) {
         const struct acl_entry *e = &az.acls.v[i];
-        if (e->res_type == w->res_type && e->pattern == w->pattern &&
-            strcmp(e->res_name, w->name) == 0)
-            return false;
+        if (of_resource(e, r->type, r->pattern, r->name) && !has_entry(&r->want, e))
+            KLOG_INFO("ACL removed by %s: %s %s %s on %s:%s:%s from %s", j->who, e->principal,
+                      e->perm == ACL_PERM_ALLOW ? "Allow" : "Deny", acl_op_name(e->op),
+                      acl_res_name(e->res_type), pattern_name(e->pattern), e->res_name, e->host);
     }
-    return true;
+    for (int i = 0; i < r->want.n; i++) {
+        const struct acl_entry *e = &r->want.v[i];
+        if (!has_entry(&az.acls, e))
+            KLOG_INFO("ACL added by %s: %s %s %s on %s:%s:%s from %s", j->who, e->principal,
+                      e->perm == ACL_PERM_ALLOW ? "Allow" : "Deny", acl_op_name(e->op),
+                      acl_res_name(e->res_type), pattern_name(e->pattern), e->res_name, e->host);
+    }
+    if (set_replace(&az.acls, r) != 0)
+        KLOG_ERROR("out of memory applying the ACLs of %s:%s", acl_res_name(r->type), r->name);
 }
 
-static void zwrite_done(struct zk *zk, int rc, struct kr *body, void *arg)
+static void res_fail(struct acl_target *r, int16_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void res_fail(struct acl_target *r, int16_t err, const char *fmt, ...)
 {
-    struct zwrite *w = arg;
-    (void)zk;
-    (void)body;
-    bool empty = resource_empty(w);
-    if (((rc == ZNONODE && !empty) || rc == ZNODEEXISTS) && w->tries < 4) {
-        zwrite_send(w);
+    va_list ap;
+    va_start(ap, fmt);
+    r->err = err;
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+}
+
+static void mark_dirty(const struct acl_target *r)
+{
+    for (int i = 0; i < dirty.n; i++)
+        if (dirty.v[i].type == r->type && dirty.v[i].pattern == r->pattern &&
+            strcmp(dirty.v[i].name, r->name) == 0)
+            return;
+    struct acl_target *v = realloc(dirty.v, sizeof *v * (size_t)(dirty.n + 1));
+    if (!v)
         return;
-    }
-    if (rc != ZOK && !(rc == ZNONODE && empty))
-        KLOG_WARN("metastore: writing the ACLs of %s:%s failed: %s", acl_res_name(w->res_type),
-                  w->name, zk_err_name(rc));
-    free(w);
+    dirty.v = v;
+    memset(&v[dirty.n], 0, sizeof v[0]);
+    v[dirty.n].type = r->type;
+    v[dirty.n].pattern = r->pattern;
+    if ((v[dirty.n].name = strdup(r->name)))
+        dirty.n++;
 }
 
-static void zwrite_send(struct zwrite *w)
-{
-    char path[1400];
-    node_path(path, sizeof path, w->res_type, w->name, w->pattern);
-    int rc = -1;
-    if (resource_empty(w)) {
-        w->tries = 4;
-        rc = zk_delete(az.zk, path, -1, zwrite_done, w);
-    } else {
-        char *data = acl_node_format(&az.acls, w->res_type, w->name, w->pattern);
-        if (data) {
-            if (w->tries++ % 2 == 0)
-                rc = zk_set_data(az.zk, path, data, (int32_t)strlen(data), -1, zwrite_done, w);
-            else
-                rc = zk_create(az.zk, path, data, (int32_t)strlen(data), ZMODE_PERSISTENT,
-                               zwrite_done, w);
-        }
-        free(data);
-    }
-    if (rc != 0) {
-        KLOG_WARN("metastore: ACLs of %s:%s not written (no session)", acl_res_name(w->res_type),
-                  w->name);
-        free(w);
-    }
-}
+static void job_finish(struct acl_job *j);
+static void job_next(struct acl_job *j);
 
-static void notify_done(struct zk *zk, int rc, struct kr *body, void *arg)
+/* Kafka's AclAuthorizer notification for a changed resource. */
+static char *change_note(const struct acl_target *r, const char **dir)
 {
-    (void)zk;
-    (void)body;
-    (void)arg;
-    if (rc != ZOK)
-        KLOG_WARN("metastore: ACL change notification failed: %s", zk_err_name(rc));
-}
-
-static void zk_persist(int8_t res_type, const char *name, int8_t pattern)
-{
-    struct zwrite *w = calloc(1, sizeof *w);
-    if (!w)
-        return;
-    w->res_type = res_type;
-    w->pattern = pattern;
-    snprintf(w->name, sizeof w->name, "%s", name);
-    zwrite_send(w);
-    /* The notifications Kafka's AclAuthorizer writes. */
     char *note = NULL;
-    const char *dir;
-    if (pattern == ACL_PAT_LITERAL) {
-        dir = "/kafka-acl-changes/acl_changes_";
-        size_t n = strlen(name) + 32;
+    if (r->pattern == ACL_PAT_LITERAL) {
+        *dir = "/kafka-acl-changes/acl_changes_";
+        size_t n = strlen(r->name) + 32;
         if ((note = malloc(n)))
-            snprintf(note, n, "%s:%s", acl_res_name(res_type), name);
-    } else {
-        dir = "/kafka-acl-extended-changes/acl_changes_";
-        char type[32];
-        snprintf(type, sizeof type, "%s", acl_res_name(res_type));
-        for (char *p = type; *p; p++)
-            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-        /* TransactionalId -> TRANSACTIONAL_ID */
-        if (res_type == ACL_RES_TRANSACTIONAL_ID)
-            snprintf(type, sizeof type, "TRANSACTIONAL_ID");
-        json_t *j = json_pack("{s:i,s:s,s:s,s:s}", "version", 1, "resourceType", type, "name",
-                              name, "patternType", "PREFIXED");
-        note = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (j)
-            json_decref(j);
+            snprintf(note, n, "%s:%s", acl_res_name(r->type), r->name);
+        return note;
     }
-    if (note)
-        zk_create(az.zk, dir, note, (int32_t)strlen(note), ZMODE_PERSISTENT_SEQ, notify_done,
-                  NULL);
-    free(note);
+    *dir = "/kafka-acl-extended-changes/acl_changes_";
+    /* ResourceType names in upper case: TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID */
+    char type[32];
+    snprintf(type, sizeof type, "%s", r->type == ACL_RES_TRANSACTIONAL_ID ? "TRANSACTIONAL_ID"
+                                                                           : acl_res_name(r->type));
+    for (char *p = type; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    json_t *js = json_pack("{s:i,s:s,s:s,s:s}", "version", 1, "resourceType", type, "name",
+                           r->name, "patternType", "PREFIXED");
+    note = js ? json_dumps(js, JSON_COMPACT) : NULL;
+    json_decref(js);
+    return note;
 }
 
-/* Persist the resources touched (entries of `changed`). */
-static int persist(const struct acl_set *changed)
+static void note_done(struct zk *zk, int rc, struct kr *body, void *arg)
 {
-    if (changed->n == 0)
-        return 0;
-    if (!az.zk)
-        return az.path[0] ? save_file() : 0;
-    for (int i = 0; i < changed->n; i++) {
-        const struct acl_entry *e = &changed->v[i];
-        bool seen = false;
-        for (int j = 0; j < i && !seen; j++)
-            seen = changed->v[j].res_type == e->res_type && changed->v[j].pattern == e->pattern &&
-                   strcmp(changed->v[j].res_name, e->res_name) == 0;
-        if (!seen)
-            zk_persist(e->res_type, e->res_name, e->pattern);
+    struct acl_job *j = arg;
+    (void)zk;
+    (void)body;
+    if (rc != ZOK)   /* the ACLs are stored; only watchers miss the news */
+        KLOG_WARN("metastore: ACL change notification failed: %s", zk_err_name(rc));
+    j->cur++;
+    j->note_sent = false;
+    job_next(j);
+}
+
+static void node_done(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct acl_job *j = arg;
+    struct acl_target *r = &j->res[j->cur];
+    (void)body;
+    char path[1400];
+    node_path(path, sizeof path, r->type, r->name, r->pattern);
+    if (rc == ZOK || (rc == ZNONODE && r->want.n == 0)) {
+        apply_resource(j, r);
+        const char *dir;
+        char *note = change_note(r, &dir);
+        int sent = note ? zk_create(zk, dir, note, (int32_t)strlen(note), ZMODE_PERSISTENT_SEQ,
+                                    note_done, j)
+                        : -1;
+        free(note);
+        if (sent == 0) {
+            j->note_sent = true;
+            return;
+        }
+    } else {
+        if (rc == ZCONNECTIONLOSS)
+            mark_dirty(r);
+        res_fail(r, KERR_KAFKA_STORAGE_ERROR, "Storing the ACLs in the metastore failed (%s %s)%s",
+                 zk_err_name(rc), path,
+                 rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
+                                       : "");
+        KLOG_WARN("metastore: writing %s failed: %s", path, zk_err_name(rc));
     }
-    return 0;
+    j->cur++;
+    job_next(j);
+}
+
+/* Write the resources from j->cur on, one at a time, then finish. */
+static void job_next(struct acl_job *j)
+{
+    while (j->cur < j->nres) {
+        struct acl_target *r = &j->res[j->cur];
+        if (r->err) {
+            j->cur++;
+            continue;
+        }
+        char path[1400];
+        node_path(path, sizeof path, r->type, r->name, r->pattern);
+        int rc = -1;
+        if (r->want.n == 0) {
+            rc = zk_delete(az.zk, path, -1, node_done, j);
+        } else {
+            char *data = acl_node_format(&r->want, r->type, r->name, r->pattern);
+            if (data)
+                rc = zk_upsert(az.zk, path, data, (int32_t)strlen(data), node_done, j);
+            free(data);
+        }
+        if (rc == 0)
+            return;
+        res_fail(r, KERR_UNKNOWN_SERVER_ERROR, "The metastore session is lost; retry");
+        j->cur++;
+    }
+    job_finish(j);
+}
+
+/* Store every resource of the job: the metastore (asynchronous), or the
+ * file (a copy of the ACLs with the changes, written, then taken). */
+static void job_store(struct acl_job *j)
+{
+    if (j->nres == 0) {          /* nothing to store: every entry was refused */
+        job_finish(j);
+        return;
+    }
+    if (az.zk) {
+        j->cur = 0;
+        job_next(j);
+        return;
+    }
+    struct acl_set next = { 0 };
+    int rc = 0;
+    for (int i = 0; i < az.acls.n && rc == 0; i++)
+        rc = acl_add(&next, &az.acls.v[i]) < 0 ? -1 : 0;
+    for (int i = 0; i < j->nres && rc == 0; i++)
+        rc = set_replace(&next, &j->res[i]);
+    if (rc == 0 && az.path[0])
+        rc = save_file(&next);
+    if (rc == 0) {
+        for (int i = 0; i < j->nres; i++)
+            apply_resource(j, &j->res[i]);   /* logs; the result equals `next` */
+    } else {
+        for (int i = 0; i < j->nres; i++)
+            res_fail(&j->res[i], KERR_KAFKA_STORAGE_ERROR, "Storing the ACLs failed");
+    }
+    acl_set_free(&next);
+    job_finish(j);
+}
+
+static struct kstr arena_msg(struct karena *a, const struct acl_target *r)
+{
+    return kstr_c(r->err ? karena_strdup(a, r->msg) : NULL);
+}
+
+static void job_finish(struct acl_job *j)
+{
+    struct awrite *w = j->w;
+    struct kreq *req = awrite_take(w);
+    if (req && j->kind == JOB_CREATE) {
+        for (int i = 0; i < j->crs.results_n; i++)
+            if (j->owner[i] >= 0 && j->res[j->owner[i]].err) {
+                j->crs.results[i].error_code = j->res[j->owner[i]].err;
+                j->crs.results[i].error_message = arena_msg(&req->arena, &j->res[j->owner[i]]);
+            }
+        struct kw kw;
+        kreq_writer(req, &kw);
+        kp_create_acls_resp_encode(&kw, req->api_version, &j->crs);
+        kreq_finish(req, &kw);
+    } else if (req && j->kind == JOB_DELETE) {
+        for (int i = 0; i < j->drs.filter_results_n; i++) {
+            struct kp_delete_acls_resp_filter_results *fr = &j->drs.filter_results[i];
+            for (int k = 0; j->match_owner[i] && k < fr->matching_acls_n; k++) {
+                const struct acl_target *r = &j->res[j->match_owner[i][k]];
+                if (r->err) {
+                    fr->matching_acls[k].error_code = r->err;
+                    fr->matching_acls[k].error_message = arena_msg(&req->arena, r);
+                }
+            }
+        }
+        struct kw kw;
+        kreq_writer(req, &kw);
+        kp_delete_acls_resp_encode(&kw, req->api_version, &j->drs);
+        kreq_finish(req, &kw);
+    }
+    job_free(j);
+    awrite_done(w);
+}
+
+/* ---------------- resync after an unknown outcome ---------------- */
+
+static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct acl_job *j = arg;
+    struct acl_target *r = &j->res[j->cur];
+    (void)zk;
+    struct acl_set found = { 0 };
+    bool ok = rc == ZNONODE;
+    if (rc == ZOK) {
+        struct kbytes d = jr_buffer(body);
+        (void)jr_stat(body);
+        ok = !body->err;
+        if (ok && d.len > 0) {
+            char *text = strndup((const char *)d.p, (size_t)d.len);
+            if (!text || acl_node_parse(&found, r->type, r->name, r->pattern, text,
+                                        (size_t)d.len) != 0)
+                KLOG_WARN("metastore: malformed ACLs of %s:%s ignored", acl_res_name(r->type),
+                          r->name);
+            free(text);
+        }
+    }
+    if (ok) {
+        acl_set_free(&r->want);
+        r->want = found;
+        apply_resource(j, r);
+        KLOG_INFO("ACLs of %s:%s:%s read back from the metastore: %d entries",
+                  acl_res_name(r->type), pattern_name(r->pattern), r->name, r->want.n);
+    } else {
+        acl_set_free(&found);
+        mark_dirty(r);
+    }
+    j->cur++;
+    while (j->cur < j->nres) {
+        char path[1400];
+        r = &j->res[j->cur];
+        node_path(path, sizeof path, r->type, r->name, r->pattern);
+        if (zk_get_data(az.zk, path, resync_got, j) == 0)
+            return;
+        mark_dirty(r);
+        j->cur++;
+    }
+    job_finish(j);
+}
+
+static void resync_start(struct awrite *w, void *arg)
+{
+    struct acl_job *j = arg;
+    j->w = w;
+    dirty.queued = false;
+    /* The list as it is now; failures add to a fresh one. */
+    j->res = dirty.v;
+    j->nres = dirty.n;
+    dirty.v = NULL;
+    dirty.n = 0;
+    for (j->cur = 0; j->cur < j->nres; j->cur++) {
+        char path[1400];
+        struct acl_target *r = &j->res[j->cur];
+        node_path(path, sizeof path, r->type, r->name, r->pattern);
+        if (az.zk && zk_get_data(az.zk, path, resync_got, j) == 0)
+            return;
+        mark_dirty(r);
+    }
+    job_finish(j);
+}
+
+static void on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)
+{
+    (void)zk;
+    (void)new_session;
+    (void)arg;
+    if (st != ZK_CONNECTED || dirty.n == 0 || dirty.queued)
+        return;
+    struct acl_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->kind = JOB_RESYNC;
+    snprintf(j->who, sizeof j->who, "the metastore");
+    dirty.queued = true;
+    awrite_submit(NULL, resync_start, job_drop, j);
 }
 
 /* ---------------- start-up ---------------- */
@@ -411,6 +713,8 @@ int authz_open(struct broker *b, struct zk *zk)
     snprintf(az.path, sizeof az.path, "%s/%s", b->cfg->log_dirs, FILE_NAME);
     az.zk = zk;
     int rc = zk ? load_zk(zk) : load_file();
+    if (rc == 0 && zk && zk_add_state_listener(zk, on_zk_state, NULL) != 0)
+        KLOG_WARN("metastore: no room for the ACL store's state listener");
     if (rc == 0)
         KLOG_INFO("authorizer %s on: %d ACLs loaded from %s", cls, az.acls.n,
                   zk ? "the metastore (/kafka-acl)" : az.path);
@@ -421,6 +725,10 @@ void authz_close(void)
 {
     acl_set_free(&az.acls);
     memset(&az, 0, sizeof az);
+    for (int i = 0; i < dirty.n; i++)
+        free(dirty.v[i].name);
+    free(dirty.v);
+    memset(&dirty, 0, sizeof dirty);
 }
 
 /* ---------------- handlers ---------------- */
@@ -604,25 +912,34 @@ static char *arena_str(struct karena *a, struct kstr s)
     return p;
 }
 
-int h_create_acls(struct kreq *req)
+static void create_start(struct awrite *w, void *arg)
 {
-    struct kp_create_acls_req rq;
-    if (kp_create_acls_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
-        return -1;
-    int n = rq.creations_n > 0 ? rq.creations_n : 0;
-    struct kp_create_acls_resp rs;
-    kp_create_acls_resp_init(&rs);
-    rs.results_n = n;
-    rs.results = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *rs.results);
-    if (!rs.results)
-        return -1;
+    struct acl_job *j = arg;
+    j->w = w;
+    struct kreq *req = awrite_req(w);
+    struct kp_create_acls_req *rq = &j->crq;
+    struct kp_create_acls_resp *rs = &j->crs;
+    int n = rq->creations_n > 0 ? rq->creations_n : 0;
+    snprintf(j->who, sizeof j->who, "%s", req->conn ? req->conn->principal : "?");
+    kp_create_acls_resp_init(rs);
+    rs->results_n = n;
+    rs->results = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *rs->results);
+    j->owner = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *j->owner);
+    if (!rs->results || !j->owner) {
+        awrite_take(w);
+        if (req->conn)
+            conn_close(req->conn, "out of memory");
+        job_free(j);
+        awrite_done(w);
+        return;
+    }
     bool allowed = authz_allowed_c(req->conn, ACL_OP_ALTER, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME);
-    struct acl_set changed = { 0 };
     for (int i = 0; i < n; i++) {
-        struct kp_create_acls_req_creations *c = &rq.creations[i];
-        struct kp_create_acls_resp_results *r = &rs.results[i];
+        struct kp_create_acls_req_creations *c = &rq->creations[i];
+        struct kp_create_acls_resp_results *r = &rs->results[i];
         kp_create_acls_resp_results_init(r);
         r->error_message = kstr_c(NULL);
+        j->owner[i] = -1;
         if (req->api_version == 0)
             c->resource_pattern_type = ACL_PAT_LITERAL;
         const char *bad;
@@ -646,51 +963,53 @@ int h_create_acls(struct kreq *req)
                 .host = arena_str(&req->arena, c->host), .op = c->operation,
                 .perm = c->permission_type,
             };
-            if (!e.res_name || !e.principal || !e.host || acl_add(&az.acls, &e) < 0 ||
-                acl_add(&changed, &e) < 0) {
+            struct acl_target *res = e.res_name && e.principal && e.host
+                                      ? job_resource(j, e.res_type, e.pattern, e.res_name,
+                                                     &j->owner[i])
+                                      : NULL;
+            if (!res || acl_add(&res->want, &e) < 0) {
+                j->owner[i] = -1;
                 r->error_code = KERR_UNKNOWN_SERVER_ERROR;
                 r->error_message = kstr_c("Out of memory");
-                continue;
             }
-            KLOG_INFO("ACL added by %s: %s %s %s on %s:%s:%s from %s",
-                      req->conn ? req->conn->principal : "?", e.principal,
-                      e.perm == ACL_PERM_ALLOW ? "Allow" : "Deny", acl_op_name(e.op),
-                      acl_res_name(e.res_type), pattern_name(e.pattern), e.res_name, e.host);
         }
     }
-    if (persist(&changed) != 0)
-        for (int i = 0; i < n; i++)
-            if (rs.results[i].error_code == KERR_NONE) {
-                rs.results[i].error_code = KERR_UNKNOWN_SERVER_ERROR;
-                rs.results[i].error_message = kstr_c("Storing the ACLs failed");
-            }
-    acl_set_free(&changed);
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_create_acls_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
+    job_store(j);
+}
+
+int h_create_acls(struct kreq *req)
+{
+    struct acl_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->kind = JOB_CREATE;
+    if (kp_create_acls_req_decode(&req->body, req->api_version, &req->arena, &j->crq) != 0) {
+        free(j);
+        return -1;
+    }
+    awrite_submit(req, create_start, job_drop, j);
     return 0;
 }
 
-int h_delete_acls(struct kreq *req)
+static void delete_start(struct awrite *w, void *arg)
 {
-    struct kp_delete_acls_req rq;
-    if (kp_delete_acls_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
-        return -1;
-    int n = rq.filters_n > 0 ? rq.filters_n : 0;
-    struct kp_delete_acls_resp rs;
-    kp_delete_acls_resp_init(&rs);
-    rs.filter_results_n = n;
-    rs.filter_results = karena_calloc(&req->arena, (size_t)(n ? n : 1),
-                                      sizeof *rs.filter_results);
-    if (!rs.filter_results)
-        return -1;
+    struct acl_job *j = arg;
+    j->w = w;
+    struct kreq *req = awrite_req(w);
+    struct kp_delete_acls_req *rq = &j->drq;
+    struct kp_delete_acls_resp *rs = &j->drs;
+    int n = rq->filters_n > 0 ? rq->filters_n : 0;
+    snprintf(j->who, sizeof j->who, "%s", req->conn ? req->conn->principal : "?");
+    kp_delete_acls_resp_init(rs);
+    rs->filter_results_n = n;
+    rs->filter_results = karena_calloc(&req->arena, (size_t)(n ? n : 1),
+                                       sizeof *rs->filter_results);
+    j->match_owner = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *j->match_owner);
+    bool oom = !rs->filter_results || !j->match_owner;
     bool allowed = authz_allowed_c(req->conn, ACL_OP_ALTER, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME);
-    struct acl_set removed = { 0 };
-    bool oom = false;
-    for (int i = 0; i < n; i++) {
-        struct kp_delete_acls_req_filters *f = &rq.filters[i];
-        struct kp_delete_acls_resp_filter_results *r = &rs.filter_results[i];
+    for (int i = 0; i < n && !oom; i++) {
+        struct kp_delete_acls_req_filters *f = &rq->filters[i];
+        struct kp_delete_acls_resp_filter_results *r = &rs->filter_results[i];
         kp_delete_acls_resp_filter_results_init(r);
         r->error_message = kstr_c(NULL);
         r->matching_acls_n = 0;
@@ -718,26 +1037,38 @@ int h_delete_acls(struct kreq *req)
             continue;
         }
         int cnt = 0;
-        for (int j = 0; j < az.acls.n; j++)
-            cnt += filter_matches(&az.acls.v[j], f->resource_type_filter, f->resource_name_filter,
+        for (int k = 0; k < az.acls.n; k++)
+            cnt += filter_matches(&az.acls.v[k], f->resource_type_filter, f->resource_name_filter,
                                   f->pattern_type_filter, f->principal_filter, f->host_filter,
                                   f->operation, f->permission_type);
         r->matching_acls = karena_calloc(&req->arena, (size_t)(cnt ? cnt : 1),
                                          sizeof *r->matching_acls);
-        if (!r->matching_acls) {
-            acl_set_free(&removed);
-            return -1;
+        j->match_owner[i] = karena_calloc(&req->arena, (size_t)(cnt ? cnt : 1), sizeof(int));
+        if (!r->matching_acls || !j->match_owner[i]) {
+            oom = true;
+            break;
         }
-        for (int j = 0; j < az.acls.n;) {
-            struct acl_entry *e = &az.acls.v[j];
+        for (int k = 0; k < az.acls.n; k++) {
+            const struct acl_entry *e = &az.acls.v[k];
             if (!filter_matches(e, f->resource_type_filter, f->resource_name_filter,
                                 f->pattern_type_filter, f->principal_filter, f->host_filter,
-                                f->operation, f->permission_type)) {
-                j++;
+                                f->operation, f->permission_type))
                 continue;
+            int idx;
+            struct acl_target *res = job_resource(j, e->res_type, e->pattern, e->res_name, &idx);
+            if (!res) {
+                oom = true;
+                break;
             }
+            /* Remove it from what the node will hold (another filter may have already). */
+            for (int x = 0; x < res->want.n; x++)
+                if (same_entry(&res->want.v[x], e)) {
+                    acl_remove_at(&res->want, x);
+                    break;
+                }
             struct kp_delete_acls_resp_filter_results_matching_acls *m =
-                &r->matching_acls[r->matching_acls_n++];
+                &r->matching_acls[r->matching_acls_n];
+            j->match_owner[i][r->matching_acls_n++] = idx;
             kp_delete_acls_resp_filter_results_matching_acls_init(m);
             m->error_message = kstr_c(NULL);
             m->resource_type = e->res_type;
@@ -747,21 +1078,29 @@ int h_delete_acls(struct kreq *req)
             m->host = kstr_c(arena_str(&req->arena, kstr_c(e->host)));
             m->operation = e->op;
             m->permission_type = e->perm;
-            if (acl_add(&removed, e) < 0)
-                oom = true;
-            KLOG_INFO("ACL removed by %s: %s %s %s on %s:%s:%s from %s",
-                      req->conn ? req->conn->principal : "?", e->principal,
-                      e->perm == ACL_PERM_ALLOW ? "Allow" : "Deny", acl_op_name(e->op),
-                      acl_res_name(e->res_type), pattern_name(e->pattern), e->res_name, e->host);
-            acl_remove_at(&az.acls, j);
         }
     }
-    if (oom || persist(&removed) != 0)
-        KLOG_ERROR("storing the ACLs after a deletion failed");
-    acl_set_free(&removed);
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_delete_acls_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
+    if (oom) {
+        awrite_take(w);
+        if (req->conn)
+            conn_close(req->conn, "out of memory");
+        job_free(j);
+        awrite_done(w);
+        return;
+    }
+    job_store(j);
+}
+
+int h_delete_acls(struct kreq *req)
+{
+    struct acl_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->kind = JOB_DELETE;
+    if (kp_delete_acls_req_decode(&req->body, req->api_version, &req->arena, &j->drq) != 0) {
+        free(j);
+        return -1;
+    }
+    awrite_submit(req, delete_start, job_drop, j);
     return 0;
 }

@@ -5,7 +5,9 @@
  * (/kafka-acl/<Type>/<name>, /kafka-acl-extended/prefixed/<Type>/<name>,
  * change notifications in /kafka-acl-changes and /kafka-acl-extended-changes)
  * or, without zookeeper.connect, in <log.dirs>/kavka-acls.json; and the
- * CreateAcls / DescribeAcls / DeleteAcls handlers.
+ * CreateAcls / DescribeAcls / DeleteAcls handlers. CreateAcls and DeleteAcls
+ * are answered after their write is stored, and change what is enforced
+ * only then (authz.c, "writes").
  *
  * Without an authorizer every check allows (Kafka's behaviour).
  */

@@ -74,6 +74,9 @@ struct conn {
     int inflight;
     bool closing;
     struct event *free_ev;         /* conn_close's deferred free, once scheduled */
+    char host[64];                 /* peer address without the port (per-IP limits, ACLs) */
+    int64_t last_active_ms;        /* last read or completed write (connections.max.idle.ms) */
+    int64_t close_deadline_ms;     /* closing with output queued: dropped after this */
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -94,6 +97,8 @@ struct broker {
     int64_t pid_next, pid_limit;  /* producer ids: next free, end of reserved block */
     struct dynconfig *dyn;        /* dynamic broker configs (admin.h) */
     struct cluster *cluster;      /* metastore registration (cluster.h), or NULL */
+    struct zk *zk;                /* its metastore client (cluster_zk), or NULL */
+    struct conn_limits *limits;   /* max.connections[.per.ip], idle and drain (server.c) */
 };
 
 /* A request handler. It reads req->body, and either answers at once with
@@ -122,6 +127,30 @@ void kreq_finish(struct kreq *req, struct kw *w);
 /* Mark answered without a response (acks=0). */
 void kreq_finish_silent(struct kreq *req);
 
+/*
+ * Admin writes held until the metastore (or the file store) has them
+ * (server.c). A handler whose answer must wait for a write hands a job to
+ * awrite_submit(); jobs run one at a time in arrival order, so each one
+ * computes its write from the state its predecessors left, and the state in
+ * memory changes only when the write is confirmed. The job's own memory
+ * (arg) belongs to the job; the request only points at the job, and the
+ * job reaches the request through awrite_req(), which is NULL once the
+ * client has gone. A job whose client leaves before it started is dropped
+ * (drop(arg) frees it: nothing was written, nobody waits); a started one
+ * completes its write, applies it, and ends without answering.
+ */
+struct awrite;
+typedef void (*awrite_fn)(struct awrite *w, void *arg);
+/* req NULL: an internal job (a resync), never dropped. start runs when the
+ * job's turn comes, possibly before awrite_submit returns. */
+void awrite_submit(struct kreq *req, awrite_fn start, awrite_fn drop, void *arg);
+/* The waiting request, or NULL when its connection has closed. */
+struct kreq *awrite_req(const struct awrite *w);
+/* Detach the request to answer it now (kreq_finish); NULL if it has gone. */
+struct kreq *awrite_take(struct awrite *w);
+/* The job is over (the caller has freed arg): the next one starts. */
+void awrite_done(struct awrite *w);
+
 int64_t now_ms(void);
 
 /* Listeners as served, from the configuration (listeners.c). */
@@ -136,6 +165,11 @@ void new_cluster_id(char out[23]);
 int broker_start(struct broker *b);
 void broker_stop(struct broker *b);
 void conn_close(struct conn *c, const char *why);
+/* A connection on bev (a socket, or a bufferevent pair in the fuzz harness)
+ * accepted on lst from peer host:port; NULL when out of memory (bev is then
+ * freed). */
+struct conn *conn_new(struct broker *b, const struct blistener *lst, struct bufferevent *bev,
+                      const char *host, int port);
 
 /* Fetch waiters (fetch.c): called after data is appended to a partition. */
 struct partition;

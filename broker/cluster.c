@@ -576,6 +576,7 @@ int cluster_open(struct broker *b)
         .set_acl = cfg->zookeeper_set_acl,
     };
     c->zk = zk_new(b->base, &o, on_state, c, err, sizeof err);
+    b->zk = c->zk;
     free(user);
     free(password);
     c->retry_ev = evtimer_new(b->base, retry_register, c);
@@ -636,6 +637,7 @@ void cluster_close(struct broker *b)
      * before the session closes. */
     zk_drain(c->zk, 3000);
     zk_free(c->zk);
+    b->zk = NULL;
     if (c->retry_ev)
         event_free(c->retry_ev);
     free(c);

@@ -83,7 +83,8 @@ static int fail_request(struct kreq *req, const struct kp_describe_topic_partiti
 }
 
 /* Partitions [from, to) of t into rt. */
-static int fill_partitions(struct kreq *req, rtopic *rt, int32_t from, int32_t to, int32_t node)
+static int fill_partitions(struct kreq *req, rtopic *rt, const struct topic *t, int32_t from,
+                           int32_t to, int32_t node)
 {
     int32_t n = to > from ? to - from : 0;
     rt->partitions_n = n;
@@ -105,10 +106,19 @@ static int fill_partitions(struct kreq *req, rtopic *rt, int32_t from, int32_t t
         rp->replica_nodes = node_arr;
         rp->isr_nodes_n = 1;
         rp->isr_nodes = node_arr;
-        /* One broker: no ELR, nothing offline (Kafka sends empty lists). */
+        /* One broker: no ELR, nothing offline (Kafka sends empty lists)
+         * unless a storage failure took the partition offline (log.h). */
         rp->eligible_leader_replicas_n = 0;
         rp->last_known_elr_n = 0;
         rp->offline_replicas_n = 0;
+        const struct partition *part = &t->parts[from + i];
+        if (part->log && plog_offline(part->log)) {
+            rp->error_code = KERR_LEADER_NOT_AVAILABLE;  /* Kafka: no live leader */
+            rp->leader_id = -1;
+            rp->isr_nodes_n = 0;
+            rp->offline_replicas_n = 1;
+            rp->offline_replicas = node_arr;
+        }
     }
     return 0;
 }
@@ -205,7 +215,7 @@ int h_describe_topic_partitions(struct kreq *req)
         int32_t to = t->nparts;
         if (from < to && to - from > remaining)
             to = from + remaining;
-        if (fill_partitions(req, rt, from, to, node) != 0)
+        if (fill_partitions(req, rt, t, from, to, node) != 0)
             return -1;
         if (to < t->nparts) {
             rs.next_cursor = karena_calloc(&req->arena, 1, sizeof *rs.next_cursor);

@@ -95,6 +95,11 @@ static void build_partition(struct kreq *req, struct partition *p, int16_t err,
     rp->records.p = (const uint8_t *)"";
     if (!p)
         return;
+    /* An offline partition (log.h) serves nothing, not even its offsets. */
+    if (plog_offline(p->log)) {
+        rp->error_code = KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
     rp->high_watermark = plog_end_offset(p->log);
     rp->last_stable_offset = rp->high_watermark;
     rp->log_start_offset = plog_start_offset(p->log);

@@ -892,7 +892,7 @@ static void complete_sync(struct group *g, const struct kp_sync_group_req *rq)
     if (set_assignments(g, rq) != 0 || group_persist(g) != 0) {
         /* Kafka: the assignment could not be stored, so nobody gets it and
          * the group rebalances again. */
-        reset_assignments(g, KERR_COORDINATOR_NOT_AVAILABLE);
+        reset_assignments(g, KERR_NOT_COORDINATOR);  /* Kafka maps a storage error so */
         prepare_rebalance(g);
         return;
     }

@@ -25,6 +25,7 @@ struct broker;
 struct event;
 struct group;
 
+struct pending_commit;
 struct groups {
     struct broker *b;
     struct gstore store;
@@ -32,6 +33,12 @@ struct groups {
     int n, cap;
     struct event *retention;    /* offsets.retention.check.interval.ms */
     int64_t live_bytes;         /* size of a compacted log, last estimate */
+    /* Group commit: OffsetCommits written but not yet synced, answered
+     * together after one fdatasync at the end of the event-loop turn. */
+    struct pending_commit *pending, **pending_tail;
+    struct event *flush_ev;
+    bool flush_armed;
+    bool store_down;            /* the store failed (reported once) */
 };
 
 enum gstate { GS_EMPTY, GS_PREPARING, GS_COMPLETING, GS_STABLE, GS_DEAD };
@@ -40,8 +47,9 @@ const char *gstate_name(enum gstate s);
 /* Open the store in the log dir, rebuild every group from it and start the
  * retention timer on b->base. 0 or -1. */
 int groups_open(struct broker *b);
-/* Stop timers and free everything (after broker_stop: no requests left). */
-void groups_close(struct broker *b);
+/* Stop timers and free everything (after broker_stop: no requests left).
+ * Returns -1 if the store failed (writes it acknowledged may be lost), else 0. */
+int groups_close(struct broker *b);
 
 /* Expire offsets past retention now (the timer calls it). */
 void groups_expire_offsets(struct groups *gs, int64_t now);

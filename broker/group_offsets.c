@@ -10,6 +10,7 @@
 
 #include "authz.h"
 #include "config.h"
+#include "fileio.h"
 #include "group_int.h"
 #include "kafka_errors.h"
 #include "klog.h"
@@ -199,11 +200,31 @@ static void put_snapshot(struct kw *w, struct groups *gs)
     }
 }
 
+/* The store failed (group_store.h: fail-stop). Commits and group changes
+ * answer NOT_COORDINATOR from now on (as Kafka maps a storage error of its
+ * offsets log: GroupMetadataManager); if the log dir itself no
+ * longer takes a durable write, nothing the broker does can be made durable
+ * and it exits non-zero at once. */
+static void store_down(struct groups *gs)
+{
+    if (gs->store_down || !gs->store.failed)
+        return;
+    gs->store_down = true;
+    const char *dir = gs->b && gs->b->cfg ? gs->b->cfg->log_dirs : NULL;
+    if (dir && fio_probe_dir(dir) != 0) {
+        KLOG_ERROR("log dir %s is unusable (%s, after the group store failed): exiting", dir,
+                   strerror(errno));
+        exit(1);
+    }
+}
+
 /* Rewrite the log once it is mostly superseded records, like Kafka's log
- * cleaner does for __consumer_offsets. */
+ * cleaner does for __consumer_offsets. Only where memory and the log agree:
+ * nothing written but not yet applied (the flush event, after the pending
+ * commits are applied and the callers of append() have applied theirs). */
 static void maybe_compact(struct groups *gs)
 {
-    if (gs->store.size < 2 * gs->live_bytes + (4 << 20))
+    if (gs->pending || gs->store.failed || gs->store.size < 2 * gs->live_bytes + (4 << 20))
         return;
     struct kw w;
     kw_init(&w, NULL);
@@ -213,13 +234,131 @@ static void maybe_compact(struct groups *gs)
         gs->live_bytes = (int64_t)w.len;
     }
     kw_free(&w);
+    store_down(gs);
 }
 
+/* ------------------------------------------------------- group commit */
+
+/* An OffsetCommit whose records are written but not yet synced. */
+struct pending_commit {
+    struct pending_commit *next;
+    struct kreq *req;                   /* NULL once its connection is gone */
+    struct kp_offset_commit_resp *rs;   /* in req's arena */
+    int16_t **errs;                     /* in req's arena: the error code of the
+                                           partition of each record, in order */
+    uint8_t *recs;                      /* the framed records, owned */
+    size_t len;
+};
+
+static int apply_offset(struct groups *gs, const struct gs_rec *r)
+{
+    struct group *g = group_find(gs, r->group);
+    if (!g && !(g = group_create(gs, r->group)))
+        return -1;
+    return offset_set(g, r);
+}
+
+/* Apply a commit's records in memory if they are durable (ok), and answer
+ * it: partitions whose record is not durable or not applied get
+ * NOT_COORDINATOR (Kafka's answer to a storage error of the offsets log). */
+static void commit_finish(struct groups *gs, struct pending_commit *pc, bool ok)
+{
+    struct kr r;
+    kr_init(&r, pc->recs, pc->len);
+    for (int i = 0;; i++) {
+        struct karena a;
+        karena_init(&a);
+        struct gs_rec rec;
+        int rc = gs_get(&r, &a, &rec);
+        bool applied = rc == 0 && ok && rec.type == GS_OFFSET && apply_offset(gs, &rec) == 0;
+        karena_free(&a);
+        if (rc != 0)
+            break;
+        if (pc->req && !applied)
+            *pc->errs[i] = KERR_NOT_COORDINATOR;
+    }
+    struct kreq *req = pc->req;
+    if (!req)
+        return;
+    req->pending = NULL;
+    req->cancel = NULL;
+    struct kw out;
+    kreq_writer(req, &out);
+    kp_offset_commit_resp_encode(&out, req->api_version, pc->rs);
+    kreq_finish(req, &out);
+}
+
+/* The connection went away while the commit waited for its sync: the
+ * records are still applied once durable, as they will be after a restart. */
+static void commit_cancel(struct kreq *req)
+{
+    struct pending_commit *pc = req->pending;
+    if (pc)
+        pc->req = NULL;
+    req->pending = NULL;
+    req->cancel = NULL;
+}
+
+/* One fdatasync for everything written since the last, then the pending
+ * commits are applied and answered in the order they were written; a failed
+ * sync fails all of them. 0 or -1. */
+static int commits_flush(struct groups *gs)
+{
+    if (!gs->pending && !gs->store.failed && gs->store.synced == gs->store.size)
+        return 0;
+    int rc = gstore_sync(&gs->store);
+    store_down(gs);
+    struct pending_commit *pc = gs->pending;
+    gs->pending = NULL;
+    gs->pending_tail = &gs->pending;
+    while (pc) {
+        struct pending_commit *next = pc->next;
+        commit_finish(gs, pc, rc == 0);
+        free(pc->recs);
+        free(pc);
+        pc = next;
+    }
+    return rc;
+}
+
+/* The end of the event-loop turn in which commits were written. */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct groups *gs = arg;
+    gs->flush_armed = false;
+    commits_flush(gs);
+    maybe_compact(gs);
+}
+
+/* Run flush_cb once, after the events already active in this turn of the
+ * loop (every request read in it). Without an event base: now. */
+static void flush_arm(struct groups *gs)
+{
+    if (!gs->flush_ev) {
+        commits_flush(gs);
+        return;
+    }
+    if (gs->flush_armed)
+        return;
+    gs->flush_armed = true;
+    event_active(gs->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Write records and make them durable before returning (group metadata,
+ * deletions, expiry): the callers apply them in memory afterwards. The one
+ * fdatasync also covers the commits pending in this turn, which are applied
+ * and answered first, so memory changes in the order of the log. */
 static int append(struct groups *gs, struct kw *w)
 {
-    int rc = w->err ? -1 : gstore_append(&gs->store, w->buf, w->len);
-    if (rc == 0)
-        maybe_compact(gs);
+    if (w->err || gstore_write(&gs->store, w->buf, w->len) != 0) {
+        store_down(gs);
+        return -1;
+    }
+    int rc = commits_flush(gs);
+    if (gs->flush_ev)
+        flush_arm(gs);    /* the compaction check, once the caller has applied its change */
     return rc;
 }
 
@@ -338,6 +477,7 @@ int groups_open(struct broker *b)
     if (!gs)
         return -1;
     gs->b = b;
+    gs->pending_tail = &gs->pending;
     b->groups = gs;
     if (gstore_open(&gs->store, b->cfg->log_dirs, replay, gs) != 0) {
         groups_close(b);
@@ -356,7 +496,16 @@ int groups_open(struct broker *b)
     if (!w.err && gs->store.size > (int64_t)w.len && gstore_rewrite(&gs->store, w.buf, w.len) != 0)
         KLOG_WARN("group store: compaction at start failed, continuing with the full log");
     kw_free(&w);
+    if (gs->store.failed) {   /* the compaction's rename is not durable */
+        groups_close(b);
+        return -1;
+    }
     if (b->base) {
+        gs->flush_ev = event_new(b->base, -1, 0, flush_cb, gs);
+        if (!gs->flush_ev) {
+            groups_close(b);
+            return -1;
+        }
         gs->retention = event_new(b->base, -1, EV_PERSIST, retention_cb, gs);
         int64_t ms = b->cfg->offsets_retention_check_interval_ms;
         struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
@@ -369,19 +518,25 @@ int groups_open(struct broker *b)
     return 0;
 }
 
-void groups_close(struct broker *b)
+int groups_close(struct broker *b)
 {
     struct groups *gs = b->groups;
     if (!gs)
-        return;
+        return 0;
+    if (gs->store.fd >= 0)
+        commits_flush(gs);   /* their connections are gone: made durable, not answered */
     while (gs->n > 0)
         group_delete(gs->v[gs->n - 1]);
     free(gs->v);
     if (gs->retention)
         event_free(gs->retention);
+    if (gs->flush_ev)
+        event_free(gs->flush_ev);
+    int rc = gs->store.failed ? -1 : 0;
     gstore_close(&gs->store);
     free(gs);
     b->groups = NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------ retention */
@@ -410,6 +565,8 @@ static bool group_disposable(const struct group *g)
 
 void groups_expire_offsets(struct groups *gs, int64_t now)
 {
+    /* Decide on what the log holds: pending commits first. */
+    commits_flush(gs);
     int64_t retention_ms = (int64_t)gs->b->cfg->offsets_retention_minutes * 60000;
     struct kw w;
     kw_init(&w, NULL);
@@ -564,20 +721,43 @@ int h_offset_commit(struct kreq *req)
             }
         }
     }
-    /* Acknowledged only once on disk; then applied in memory. */
-    bool stored = nrec == 0 || append(gs, &w) == 0;
+    /* Written now; acknowledged, and applied in memory, once durable: the
+     * commits of one event-loop turn share one fdatasync (group commit). */
+    struct pending_commit *pc = nrec > 0 ? calloc(1, sizeof *pc) : NULL;
+    struct kp_offset_commit_resp *rsp = pc ? karena_alloc(&req->arena, sizeof *rsp) : NULL;
+    int16_t **errs = pc ? karena_calloc(&req->arena, (size_t)nrec, sizeof *errs) : NULL;
+    uint8_t *recs = pc && !w.err ? malloc(w.len) : NULL;
+    if (recs && rsp && errs && gstore_write(&gs->store, w.buf, w.len) == 0) {
+        size_t len = w.len;
+        memcpy(recs, w.buf, len);
+        kw_free(&w);
+        *rsp = rs;
+        int k = 0;
+        for (int32_t i = 0; i < nt; i++)
+            for (int32_t j = 0; j < rs.topics[i].partitions_n; j++)
+                if (rs.topics[i].partitions[j].error_code == KERR_NONE)
+                    errs[k++] = &rs.topics[i].partitions[j].error_code;
+        pc->req = req;
+        pc->rs = rsp;
+        pc->errs = errs;
+        pc->recs = recs;
+        pc->len = len;
+        *gs->pending_tail = pc;
+        gs->pending_tail = &pc->next;
+        req->pending = pc;
+        req->cancel = commit_cancel;
+        flush_arm(gs);
+        return 0;
+    }
+    free(recs);
+    free(pc);
     kw_free(&w);
-    for (int32_t i = 0; i < nt; i++) {
-        const struct kp_offset_commit_req_topics *t = &rq.topics[i];
-        for (int32_t j = 0; j < rs.topics[i].partitions_n; j++) {
-            struct kp_offset_commit_resp_topics_partitions *op = &rs.topics[i].partitions[j];
-            if (op->error_code != KERR_NONE)
-                continue;
-            struct gs_rec r;
-            commit_rec(g, t->name, &t->partitions[j], now, retention, &r);
-            if (!stored || offset_set(g, &r) != 0)
-                op->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
-        }
+    if (nrec > 0) {
+        store_down(gs);
+        for (int32_t i = 0; i < nt; i++)
+            for (int32_t j = 0; j < rs.topics[i].partitions_n; j++)
+                if (rs.topics[i].partitions[j].error_code == KERR_NONE)
+                    rs.topics[i].partitions[j].error_code = KERR_NOT_COORDINATOR;
     }
     struct kw out;
     kreq_writer(req, &out);
@@ -933,7 +1113,7 @@ int h_offset_delete(struct kreq *req)
         }
     }
     if (w.len > 0 && append(gs, &w) != 0) {
-        rs.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        rs.error_code = KERR_NOT_COORDINATOR;
         w.len = 0;
     }
     if (w.len > 0)

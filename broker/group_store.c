@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "fileio.h"
 #include "klog.h"
 
 #define GS_VERSION 0
@@ -151,16 +152,6 @@ int gs_get(struct kr *r, struct karena *a, struct gs_rec *out)
     return get_payload(&sub, a, out);
 }
 
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 static int read_all(int fd, uint8_t **out, size_t *n)
 {
     struct stat st;
@@ -170,18 +161,24 @@ static int read_all(int fd, uint8_t **out, size_t *n)
     uint8_t *buf = malloc(size + 1);
     if (!buf)
         return -1;
-    size_t got = 0;
-    while (got < size) {
-        ssize_t k = pread(fd, buf + got, size - got, (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
+    ssize_t got = fio_pread_full(fd, buf, size, 0);
+    if (got < 0) {
+        free(buf);
+        return -1;
     }
     *out = buf;
-    *n = got;
+    *n = (size_t)got;
     return 0;
+}
+
+/* Fail-stop: after this nothing more is written to the store. */
+static void store_fail(struct gstore *s, const char *what, int err)
+{
+    if (!s->failed)
+        KLOG_ERROR("%s: %s failed: %s; the group store is offline until the broker restarts "
+                   "(offset commits and group changes answer COORDINATOR_NOT_AVAILABLE)",
+                   s->path, what, strerror(err));
+    s->failed = true;
 }
 
 /* Replay records until the end or the first bad one; returns the length
@@ -220,12 +217,15 @@ int gstore_open(struct gstore *s, const char *logdir, gs_replay_fn fn, void *arg
         goto fail;
     snprintf(s->dir, dl, "%s/__consumer_offsets", logdir);
     snprintf(s->path, dl + 16, "%s/groups.log", s->dir);
-    if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
+    /* A directory or file created here is only there after a power loss
+     * once its entry is fsynced. */
+    if (mkdir(s->dir, 0755) == 0 ? fio_sync_parent(s->dir) != 0 : errno != EEXIST) {
         KLOG_ERROR("cannot create %s: %s", s->dir, strerror(errno));
         goto fail;
     }
+    bool existed = access(s->path, F_OK) == 0;
     s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->fd < 0) {
+    if (s->fd < 0 || (!existed && fio_sync_dir(s->dir) != 0)) {
         KLOG_ERROR("cannot open %s: %s", s->path, strerror(errno));
         goto fail;
     }
@@ -243,14 +243,12 @@ int gstore_open(struct gstore *s, const char *logdir, gs_replay_fn fn, void *arg
          * ever acknowledged, so cutting it off loses nothing committed. */
         KLOG_WARN("%s: %zu bytes of torn or corrupt records after offset %zu removed", s->path,
                   n - good, good);
-        if (ftruncate(s->fd, (off_t)good) != 0 || fsync(s->fd) != 0) {
+        if (fio_truncate(s->fd, (off_t)good) != 0 || fio_fsync(s->fd) != 0) {
             KLOG_ERROR("cannot truncate %s: %s", s->path, strerror(errno));
             goto fail;
         }
     }
-    s->size = (int64_t)good;
-    if (lseek(s->fd, s->size, SEEK_SET) < 0)
-        goto fail;
+    s->size = s->synced = (int64_t)good;
     KLOG_INFO("group store %s: %lld records replayed", s->path, (long long)count);
     return 0;
 fail:
@@ -258,60 +256,93 @@ fail:
     return -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int gstore_write(struct gstore *s, const uint8_t *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-int gstore_append(struct gstore *s, const uint8_t *p, size_t n)
-{
-    if (s->fd < 0)
+    if (s->fd < 0 || s->failed) {
+        errno = EIO;
         return -1;
-    if (write_all(s->fd, p, n) != 0 || (s->sync && fdatasync(s->fd) != 0)) {
-        KLOG_ERROR("%s: append failed: %s", s->path, strerror(errno));
-        /* Leave no half record behind for the next append to follow. */
-        if (ftruncate(s->fd, (off_t)s->size) != 0 || lseek(s->fd, s->size, SEEK_SET) < 0)
-            KLOG_ERROR("%s: cannot cut back a failed append: %s", s->path, strerror(errno));
+    }
+    /* fio_append leaves no half record behind for the next one to follow. */
+    int rc = fio_append(s->fd, (off_t)s->size, p, n);
+    if (rc != 0) {
+        int e = errno;
+        KLOG_ERROR("%s: append failed: %s", s->path, strerror(e));
+        if (rc == FIO_TORN)
+            store_fail(s, "truncate after a failed append", e);
+        errno = e;
         return -1;
     }
     s->size += (int64_t)n;
     return 0;
 }
 
+int gstore_sync(struct gstore *s)
+{
+    if (s->fd < 0 || s->failed) {
+        errno = EIO;
+        return -1;
+    }
+    if (s->synced == s->size)
+        return 0;
+    if (s->sync && fio_datasync(s->fd) != 0) {
+        int e = errno;
+        /* Never retried: what it covered may be gone. Cut it off, so that a
+         * restart does not replay commits that were answered with an error. */
+        if (fio_truncate(s->fd, (off_t)s->synced) != 0)
+            KLOG_ERROR("%s: cannot cut back to the last synced size: %s", s->path,
+                       strerror(errno));
+        s->size = s->synced;
+        store_fail(s, "fdatasync", e);
+        errno = e;
+        return -1;
+    }
+    s->synced = s->size;
+    return 0;
+}
+
+int gstore_append(struct gstore *s, const uint8_t *p, size_t n)
+{
+    if (gstore_write(s, p, n) != 0)
+        return -1;
+    return gstore_sync(s);
+}
+
 int gstore_rewrite(struct gstore *s, const uint8_t *p, size_t n)
 {
+    if (s->fd < 0 || s->failed || s->synced != s->size) {
+        errno = s->failed ? EIO : EBUSY;
+        return -1;
+    }
     size_t tl = strlen(s->path) + 8;
     char *tmp = malloc(tl);
     if (!tmp)
         return -1;
     snprintf(tmp, tl, "%s.tmp", s->path);
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = -1;
-    if (fd >= 0 && write_all(fd, p, n) == 0 && fsync(fd) == 0 && rename(tmp, s->path) == 0 &&
-        fsync_path(s->dir) == 0)
-        rc = 0;
-    if (rc != 0) {
-        KLOG_ERROR("%s: compaction failed: %s", s->path, strerror(errno));
+    if (fd < 0 || fio_write_full(fd, p, n) != 0 || fio_fsync(fd) != 0 ||
+        fio_rename(tmp, s->path) != 0) {
+        /* The old log is still the one at path and in use: nothing lost. */
+        int e = errno;
+        KLOG_ERROR("%s: compaction failed: %s", s->path, strerror(e));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
         free(tmp);
+        errno = e;
         return -1;
     }
     free(tmp);
+    /* path names the new file now: from here on every write goes to it,
+     * never to the old, unlinked inode. */
     close(s->fd);
     s->fd = fd;
-    s->size = (int64_t)n;
-    lseek(s->fd, s->size, SEEK_SET);
+    s->size = s->synced = (int64_t)n;
+    if (fio_sync_dir(s->dir) != 0) {
+        /* A power loss may bring the old file back, and with it lose what
+         * is appended to this one: nothing more may be. */
+        store_fail(s, "directory fsync after compaction", errno);
+        return -1;
+    }
     return 0;
 }
 

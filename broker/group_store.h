@@ -7,11 +7,21 @@
  *   [u32 length][u32 crc32c(payload)][payload = u8 version 0, u8 type, fields]
  *
  * A commit is acknowledged only after its records are written and
- * fdatasync'ed. Opening replays every record in order; the first short or
- * corrupt record ends the log (a torn tail from a crash) and the file is cut
- * there. The coordinator compacts by rewriting the live state into a temp
- * file that replaces the log (fsync, rename, fsync of the directory).
- * See docs/groups.md.
+ * fdatasync'ed: gstore_write appends, gstore_sync makes everything written
+ * so far durable with one fdatasync (the coordinator groups the commits of
+ * one event-loop turn behind it). Opening replays every record in order; the
+ * first short or corrupt record ends the log (a torn tail from a crash) and
+ * the file is cut there. The coordinator compacts by rewriting the live
+ * state into a temp file that replaces the log (fsync, rename, fsync of the
+ * directory).
+ *
+ * Failures (docs/storage.md, "Failure model"): all I/O goes through
+ * common/fileio.h. A failed write is cut back and changes nothing. A failed
+ * fdatasync is never retried: the file is cut back to its last synced size
+ * and the store fails (fail-stop): every later write and sync returns -1
+ * until the broker restarts. So does a failed directory fsync after the
+ * compaction's rename (the rename may not be durable, so nothing may be
+ * appended to the new file). See docs/groups.md.
  */
 #ifndef KAVKA_GROUP_STORE_H
 #define KAVKA_GROUP_STORE_H
@@ -69,9 +79,11 @@ int gs_get(struct kr *r, struct karena *a, struct gs_rec *out);
 struct gstore {
     char *dir;
     char *path;
-    int fd;
-    int64_t size;        /* bytes of valid records */
-    bool sync;           /* fdatasync after each append (tests may turn off) */
+    int fd;              /* the file path names (switched at compaction) */
+    int64_t size;        /* bytes of valid records written */
+    int64_t synced;      /* of which durable */
+    bool sync;           /* fdatasync in gstore_sync (tests may turn off) */
+    bool failed;         /* fail-stop after a failed sync: see above */
 };
 
 typedef void (*gs_replay_fn)(void *arg, const struct gs_rec *r);
@@ -79,10 +91,19 @@ typedef void (*gs_replay_fn)(void *arg, const struct gs_rec *r);
 /* Open (creating) <logdir>/__consumer_offsets/groups.log and replay it.
  * A torn or corrupt tail is cut off with a warning. 0 or -1. */
 int gstore_open(struct gstore *s, const char *logdir, gs_replay_fn fn, void *arg);
-/* Write n bytes of framed records at the end and make them durable. On
- * failure nothing of them remains in the log. 0 or -1. */
+/* Write n bytes of framed records at the end, not yet durable. On failure
+ * nothing of them remains in the log. 0 or -1. */
+int gstore_write(struct gstore *s, const uint8_t *p, size_t n);
+/* Make everything written so far durable: one fdatasync, never retried.
+ * 0, or -1 and the store has failed (what was not yet synced is cut off). */
+int gstore_sync(struct gstore *s);
+/* gstore_write, then gstore_sync. 0 or -1. */
 int gstore_append(struct gstore *s, const uint8_t *p, size_t n);
-/* Replace the whole log with these framed records, atomically. 0 or -1. */
+/* Replace the whole log with these framed records, atomically; everything
+ * written must have been synced. -1 with the old log still in use and
+ * nothing lost if the new file could not be made; -1 and the store failed
+ * if the directory fsync after the rename failed (the new file is in use
+ * by then, but may not survive a power loss). 0 on success. */
 int gstore_rewrite(struct gstore *s, const uint8_t *p, size_t n);
 void gstore_close(struct gstore *s);
 

@@ -29,6 +29,10 @@ static void answer(struct kreq *req, struct kstr topic,
         a->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
+    if (plog_offline(p->log)) {   /* a storage failure took it offline (log.h) */
+        a->error_code = KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
     int64_t off = -1, ts = -1;
     int e = KERR_NONE;
     switch (q->timestamp) {

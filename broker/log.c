@@ -10,6 +10,14 @@
  * Indexes are hints. An entry that does not lead to a sane batch header makes
  * the lookup scan the segment from its start, and a failed index write is
  * simply undone, so no index problem can make a read wrong.
+ *
+ * Failures (docs/storage.md, "Failure model"): every write goes through
+ * common/fileio.h. A failed append is cut back off and answered with
+ * KAFKA_STORAGE_ERROR; the log end only moves once the append is as durable
+ * as the flush policy asks. A failed fdatasync is never retried: the .log is
+ * cut back to its last synced size and the log goes offline (every later
+ * call answers KAFKA_STORAGE_ERROR) until the broker restarts and recovers
+ * it from what is on disk.
  */
 #include "log.h"
 
@@ -39,9 +47,10 @@
 
 struct seg {
     int64_t base;          /* offset of its first batch (the file name) */
-    int fd;                /* .log, O_APPEND */
+    int fd;                /* .log (written at explicit offsets) */
     int idx_fd, tix_fd;    /* active segment only, else -1 */
     int64_t size;          /* bytes of whole batches in .log */
+    int64_t synced;        /* of which known durable (last fdatasync, or open) */
     int64_t idx_n, tix_n;  /* whole entries in the index files */
     int64_t max_ts;        /* largest batch maxTimestamp, -1 if none */
     int64_t max_ts_off;    /* baseOffset of the first batch that reached it */
@@ -60,7 +69,40 @@ struct plog {
     int64_t end;           /* log end offset */
     int64_t unflushed;     /* records appended since the last flush */
     int64_t last_flush_ms; /* -1 until plog_maybe_flush first runs */
+    bool offline;          /* a sync failed: nothing more is read or written */
+    int offline_errno;
 };
+
+static plog_offline_fn offline_hook;
+static void *offline_hook_arg;
+
+void plog_set_offline_hook(plog_offline_fn fn, void *arg)
+{
+    offline_hook = fn;
+    offline_hook_arg = arg;
+}
+
+/* Fail-stop for this partition: what a failed sync covered may be gone, so
+ * nothing is served or appended any more (see the file comment). */
+static void go_offline(struct plog *l, const char *what, int err)
+{
+    if (l->offline)
+        return;
+    l->offline = true;
+    l->offline_errno = err;
+    KLOG_ERROR("%s: %s failed: %s; the partition is offline until the broker restarts "
+               "(requests on it answer KAFKA_STORAGE_ERROR)",
+               l->dir, what, strerror(err));
+    if (offline_hook)
+        offline_hook(l->dir, err, offline_hook_arg);
+}
+
+/* KERR_KAFKA_STORAGE_ERROR with the errno that took the log offline. */
+static int offline_err(const struct plog *l)
+{
+    errno = l->offline_errno;
+    return KERR_KAFKA_STORAGE_ERROR;
+}
 
 /* ---------------- small helpers ---------------- */
 
@@ -87,35 +129,11 @@ static void dir_path(const struct plog *l, const char *name, char *buf, size_t n
     snprintf(buf, n, "%s/%s", l->dir, name);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
+/* n bytes at pos, all of them, or -1. */
 static int read_full(int fd, void *p, size_t n, int64_t pos)
 {
-    uint8_t *b = p;
-    while (n > 0) {
-        ssize_t r = pread(fd, b, n, pos);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        b += r;
-        n -= (size_t)r;
-        pos += r;
-    }
-    return 0;
+    ssize_t r = fio_pread_full(fd, p, n, (off_t)pos);
+    return r == (ssize_t)n ? 0 : -1;
 }
 
 static int64_t file_size(int fd)
@@ -131,6 +149,15 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* mkdir -p; every directory it creates gets its entry fsynced in its
+ * parent, so a new partition's directory survives a power loss. */
+static int mkdir_one(const char *path)
+{
+    if (mkdir(path, 0755) != 0)
+        return errno == EEXIST ? 0 : -1;
+    return fio_sync_parent(path);
+}
+
 static int mkdir_p(const char *dir)
 {
     char buf[4096];
@@ -142,11 +169,11 @@ static int mkdir_p(const char *dir)
         if (*s != '/')
             continue;
         *s = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        if (mkdir_one(buf) != 0)
             return -1;
         *s = '/';
     }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir_one(buf);
 }
 
 void plog_config_defaults(struct plog_config *c)
@@ -159,6 +186,7 @@ void plog_config_defaults(struct plog_config *c)
     c->flush_interval_ms = NEVER;
     c->index_interval_bytes = 4096;
     c->max_message_bytes = 1048588;
+    c->index_max_bytes = 10485760;
 }
 
 /* Fold the "default" and "never" spellings into one each (see log.h). */
@@ -174,6 +202,8 @@ static void normalize_config(struct plog_config *c)
         c->index_interval_bytes = d.index_interval_bytes;
     if (c->max_message_bytes <= 0)
         c->max_message_bytes = d.max_message_bytes;
+    if (c->index_max_bytes <= 0)
+        c->index_max_bytes = d.index_max_bytes;
     if (c->roll_ms <= 0)
         c->roll_ms = NEVER;
     if (c->retention_ms < 0)
@@ -205,23 +235,14 @@ static int64_t read_lso(const struct plog *l)
     return end != buf && v >= 0 ? (int64_t)v : -1;
 }
 
-/* Write-then-rename, so a crash leaves the old or the new value. */
-static int write_lso(const struct plog *l, bool sync)
+/* Replaced whole (temp file, fsync, rename, directory fsync), so a crash
+ * leaves the old or the new value, and the new one is durable on return. */
+static int write_lso(const struct plog *l)
 {
-    char path[4200], tmp[4300], buf[32];
+    char path[4200], buf[32];
     dir_path(l, LSO_FILE, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
     int n = snprintf(buf, sizeof buf, "%" PRId64 "\n", l->start);
-    int rc = write_all(fd, buf, (size_t)n);
-    if (rc == 0 && sync)
-        rc = fdatasync(fd);
-    close(fd);
-    if (rc == 0)
-        rc = rename(tmp, path);
-    return rc;
+    return fio_replace(path, buf, (size_t)n, 0644);
 }
 
 /* ---------------- indexes ---------------- */
@@ -261,15 +282,17 @@ static void seg_track(const struct plog *l, struct seg *s, int64_t pos,
     s->since_idx += rb_total_size(h);
 }
 
-/* Append buffered entries. A failed write is cut back off: the index stays
- * a consistent (shorter) hint. */
+/* Append buffered entries after the n whole ones. A failed write is cut
+ * back off (fio_append): the index stays a consistent (shorter) hint. */
 static void ix_write(int fd, struct kw *w, int64_t *n, size_t entry)
 {
     if (fd >= 0 && w->len > 0 && !w->err) {
-        if (write_all(fd, w->buf, w->len) == 0)
+        int rc = fio_append(fd, (off_t)(*n * (int64_t)entry), w->buf, w->len);
+        if (rc == 0)
             *n += (int64_t)(w->len / entry);
-        else if (ftruncate(fd, *n * (int64_t)entry) != 0)
-            KLOG_WARN("index truncate failed: %s", strerror(errno));
+        else
+            KLOG_WARN("index write failed%s: %s",
+                      rc == FIO_TORN ? " and could not be cut back" : "", strerror(errno));
     }
     kw_free(w);
 }
@@ -455,7 +478,7 @@ static void seg_init(struct seg *s, int64_t base)
 static int seg_open_indexes(const struct plog *l, struct seg *s, int extra_flags)
 {
     char path[4200];
-    int fl = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | extra_flags;
+    int fl = O_RDWR | O_CREAT | O_CLOEXEC | extra_flags;
     seg_path(l, s->base, ".index", path, sizeof path);
     s->idx_fd = open(path, fl, 0644);
     seg_path(l, s->base, ".timeindex", path, sizeof path);
@@ -483,7 +506,12 @@ static int grow_segs(struct plog *l)
     return 0;
 }
 
-/* Create an empty segment at `base` and make it the active one. */
+static void seg_unlink(const struct plog *l, int64_t base);
+
+/* Create an empty segment at `base` and make it the active one. Its three
+ * files' directory entries are fsynced before anything is written to them:
+ * data appended to a file whose name a power loss can undo is not durable,
+ * whatever fdatasync says. A failed directory fsync takes the log offline. */
 static int seg_create(struct plog *l, int64_t base)
 {
     if (grow_segs(l) != 0)
@@ -492,10 +520,16 @@ static int seg_create(struct plog *l, int64_t base)
     seg_init(s, base);
     char path[4200];
     seg_path(l, base, ".log", path, sizeof path);
-    s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (s->fd < 0 || seg_open_indexes(l, s, O_TRUNC) != 0) {
+    s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool opened = s->fd >= 0 && seg_open_indexes(l, s, O_TRUNC) == 0;
+    if (!opened || fio_sync_dir(l->dir) != 0) {
         int e = errno;
         seg_close(s);
+        seg_unlink(l, base);
+        if (opened)
+            go_offline(l, "directory fsync after creating a segment", e);
+        else
+            KLOG_ERROR("%s: cannot create segment %020" PRId64 ": %s", l->dir, base, strerror(e));
         errno = e;
         return -1;
     }
@@ -518,20 +552,43 @@ static void seg_seal_timeindex(struct seg *s)
     s->dirty = true;
 }
 
-static int seg_sync(struct seg *s)
+/*
+ * fdatasync the segment's files, each once. A failure is never retried (see
+ * fileio.h): what the sync covered may be gone whatever a second call says.
+ * The .log is cut back to its last synced size, so that neither a reader
+ * nor a restart finds records the broker could not make durable, and the
+ * log goes offline.
+ */
+static int seg_sync(struct plog *l, struct seg *s)
 {
     if (!s->dirty)
         return 0;
-    int rc = 0;
-    if (fdatasync(s->fd) != 0)
-        rc = -1;
-    if (s->idx_fd >= 0 && fdatasync(s->idx_fd) != 0)
-        rc = -1;
-    if (s->tix_fd >= 0 && fdatasync(s->tix_fd) != 0)
-        rc = -1;
-    if (rc == 0)
-        s->dirty = false;
-    return rc;
+    const char *what = NULL;
+    if (fio_datasync(s->fd) != 0)
+        what = "fdatasync of a segment";
+    else if (s->idx_fd >= 0 && fio_datasync(s->idx_fd) != 0)
+        what = "fdatasync of an offset index";
+    else if (s->tix_fd >= 0 && fio_datasync(s->tix_fd) != 0)
+        what = "fdatasync of a time index";
+    if (what) {
+        int e = errno;
+        if (s->synced < s->size) {
+            if (fio_truncate(s->fd, (off_t)s->synced) == 0)
+                KLOG_ERROR("%s: %020" PRId64 ".log cut back from %" PRId64 " to %" PRId64
+                           " bytes (its last synced size)",
+                           l->dir, s->base, s->size, s->synced);
+            else
+                KLOG_ERROR("%s: %020" PRId64 ".log cannot be cut back to its last synced size: %s",
+                           l->dir, s->base, strerror(errno));
+            s->size = s->synced;
+        }
+        go_offline(l, what, e);
+        errno = e;
+        return -1;
+    }
+    s->dirty = false;
+    s->synced = s->size;
+    return 0;
 }
 
 static bool flush_policy(const struct plog *l)
@@ -545,8 +602,11 @@ static int roll(struct plog *l)
     seg_seal_timeindex(old);
     /* With a flush policy, the finished segment is made durable now; with
      * Kafka's default (never) the OS writes it back in its own time. */
-    if (flush_policy(l) && seg_sync(old) != 0)
-        return -1;
+    if (flush_policy(l)) {
+        if (seg_sync(l, old) != 0)
+            return -1;
+        l->unflushed = 0;     /* the new active segment is empty */
+    }
     if (seg_create(l, l->end) != 0)
         return -1;
     old = &l->segs[l->nsegs - 2];    /* seg_create may have moved the array */
@@ -632,9 +692,8 @@ static int list_segments(const struct plog *l, int64_t **out, int *n)
     return 0;
 }
 
-/* A sealed segment: its size, and its max timestamp from the last time
- * index entry (written when it was rolled). */
-static int load_old_segment(struct plog *l, int64_t base)
+/* Open an existing segment's .log (its indexes stay closed) and add it. */
+static int add_segment(struct plog *l, int64_t base)
 {
     if (grow_segs(l) != 0)
         return -1;
@@ -642,25 +701,49 @@ static int load_old_segment(struct plog *l, int64_t base)
     seg_init(s, base);
     char path[4200];
     seg_path(l, base, ".log", path, sizeof path);
-    s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    s->fd = open(path, O_RDWR | O_CLOEXEC);
     if (s->fd < 0 || (s->size = file_size(s->fd)) < 0) {
+        int e = errno;
         seg_close(s);
+        errno = e;
         return -1;
     }
-    bool own;
-    int fd = ix_fd(l, s, true, &own);
-    if (fd >= 0) {
-        int64_t n = file_size(fd) / TIX_ENTRY;
-        uint8_t e[TIX_ENTRY];
-        if (n > 0 && read_full(fd, e, TIX_ENTRY, (n - 1) * TIX_ENTRY) == 0) {
-            s->max_ts = s->tix_last_ts = (int64_t)get_be(e, 8);
-            s->max_ts_off = base + (int32_t)get_be(e + 8, 4);
-        }
-        if (own)
-            close(fd);
-    }
+    s->synced = s->size;
     l->nsegs++;
     return 0;
+}
+
+/* The last whole entry of one of s's index files, read into e. Returns the
+ * number of whole entries (0 if none or no file), or -1 if it cannot be
+ * read; *torn says the file ends in part of an entry. */
+static int64_t ix_last(const struct plog *l, const struct seg *s, bool time, uint8_t *e,
+                       bool *torn)
+{
+    bool own;
+    int64_t esz = time ? TIX_ENTRY : IDX_ENTRY;
+    *torn = false;
+    int fd = ix_fd(l, s, time, &own);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int64_t sz = file_size(fd), n = sz < 0 ? -1 : sz / esz;
+    *torn = sz > 0 && sz % esz != 0;
+    if (n > 0 && read_full(fd, e, (size_t)esz, (n - 1) * esz) != 0)
+        n = -1;
+    if (own)
+        close(fd);
+    return n;
+}
+
+/* After a clean shutdown: a sealed segment's max timestamp is its last time
+ * index entry (written when it was rolled). */
+static void sealed_max_ts(const struct plog *l, struct seg *s)
+{
+    uint8_t e[TIX_ENTRY];
+    bool torn;
+    if (ix_last(l, s, true, e, &torn) > 0) {
+        s->max_ts = s->tix_last_ts = (int64_t)get_be(e, 8);
+        s->max_ts_off = s->base + (int32_t)get_be(e + 8, 4);
+    }
 }
 
 /*
@@ -726,14 +809,76 @@ static bool batch_crc_ok(int fd, int64_t pos, const struct rb_header *h)
 }
 
 /*
- * After a crash: check every batch of the active segment (header, offsets
- * following on, CRC), cut the file at the first bad or torn one, and rebuild
- * its indexes from what is left. Only the active segment is checked: older
- * ones were complete when rolled.
+ * After a crash, the tail of a sealed segment. A power loss can leave a
+ * file whose size made it to disk but whose last pages did not (zeros), or
+ * an index that ends in garbage; reopening must not trust either (a zeroed
+ * time index entry would give the segment max timestamp 0, and retention
+ * would delete it). Checked, as cheaply as the indexes allow:
+ *  - the batches after the last offset index entry: sane headers, offsets
+ *    following on, CRC, ending exactly where the next segment starts;
+ *  - the last time index entry: it names a batch with that max timestamp,
+ *    at least as large as any checked.
+ * Sets the segment's max timestamp and returns true if all agree; false
+ * and the caller recovers the whole segment.
  */
-static int recover_unclean(struct plog *l, struct seg *s)
+static bool sealed_tail_ok(const struct plog *l, struct seg *s, int64_t next_base)
 {
-    if (ftruncate(s->idx_fd, 0) != 0 || ftruncate(s->tix_fd, 0) != 0)
+    uint8_t e[TIX_ENTRY];
+    bool torn;
+    struct hscan sc;
+    struct rb_header h;
+    hscan_init(&sc, s);
+    int64_t pos = 0, off = s->base;
+    int64_t n = ix_last(l, s, false, e, &torn);
+    if (n < 0 || torn)
+        return false;
+    if (n > 0) {
+        int64_t rel = (int32_t)get_be(e, 4), p = (int32_t)get_be(e + 4, 4);
+        /* A segment's first batch never gets an entry: one at 0 is zeros. */
+        if (rel <= 0 || p <= 0 || hscan_at(&sc, p, &h) != 0 || h.base_offset != s->base + rel)
+            return false;
+        pos = p;
+        off = s->base + rel;
+    }
+    int64_t checked_max = -1;
+    while (pos < s->size) {
+        if (hscan_at(&sc, pos, &h) != 0 || h.base_offset != off || !batch_crc_ok(s->fd, pos, &h))
+            return false;
+        if (h.max_timestamp > checked_max)
+            checked_max = h.max_timestamp;
+        off = last_offset(&h) + 1;
+        pos += rb_total_size(&h);
+    }
+    if (off != next_base)
+        return false;
+    n = ix_last(l, s, true, e, &torn);
+    if (n < 0 || torn)
+        return false;
+    if (n == 0)   /* no timestamps in the segment, or a lost time index */
+        return checked_max < 0;
+    int64_t ts = (int64_t)get_be(e, 8), ts_off = s->base + (int32_t)get_be(e + 8, 4);
+    if (ts < checked_max || ts_off < s->base || ts_off >= next_base)
+        return false;
+    if (!seg_find(l, &sc, ts_off, &pos, &h) || h.base_offset != ts_off || h.max_timestamp != ts)
+        return false;
+    s->max_ts = s->tix_last_ts = ts;
+    s->max_ts_off = ts_off;
+    return true;
+}
+
+/*
+ * Check every batch of s (header, offsets following on, CRC), cut the .log
+ * at the first bad or torn one, and rebuild its indexes from what is left:
+ * the active segment after a crash, or a sealed one whose tail did not check
+ * out (whose indexes are then sealed and closed again). Sets *end to the
+ * offset after its last batch. Returns the bytes cut off, or -1.
+ */
+static int64_t recover_segment(struct plog *l, struct seg *s, int64_t *end)
+{
+    bool sealed = s->idx_fd < 0;
+    if (sealed && seg_open_indexes(l, s, 0) != 0)
+        return -1;
+    if (fio_truncate(s->idx_fd, 0) != 0 || fio_truncate(s->tix_fd, 0) != 0)
         return -1;
     s->idx_n = s->tix_n = 0;
     s->since_idx = 0;
@@ -753,24 +898,27 @@ static int recover_unclean(struct plog *l, struct seg *s)
         pos += rb_total_size(&h);
     }
     ixbuf_commit(s, &ib);
-    if (pos < s->size) {
+    int64_t cut = s->size - pos;
+    if (cut > 0) {
         KLOG_WARN("%s: truncating %020" PRId64 ".log from %" PRId64 " to %" PRId64
                   " bytes (torn or corrupt tail)",
                   l->dir, s->base, s->size, pos);
-        if (ftruncate(s->fd, pos) != 0)
+        if (fio_truncate(s->fd, (off_t)pos) != 0)
             return -1;
-        s->size = pos;
+        s->size = s->synced = pos;
     }
-    l->end = next;
-    return 0;
+    *end = next;
+    if (sealed) {
+        seg_seal_timeindex(s);
+        close_fd(&s->idx_fd);
+        close_fd(&s->tix_fd);
+    }
+    return cut;
 }
 
-static int open_active(struct plog *l, int64_t base, bool clean)
+static int open_active(struct plog *l, bool clean)
 {
-    if (load_old_segment(l, base) != 0)
-        return -1;
     struct seg *s = active(l);
-    s->max_ts = s->max_ts_off = s->tix_last_ts = -1;   /* recovery sets them */
     if (seg_open_indexes(l, s, 0) != 0)
         return -1;
     if (clean && recover_clean(l, s))
@@ -778,7 +926,19 @@ static int open_active(struct plog *l, int64_t base, bool clean)
     KLOG_INFO("%s: %s, checking %020" PRId64 ".log (%" PRId64 " bytes)", l->dir,
               clean ? "clean-shutdown state inconsistent" : "no clean-shutdown marker",
               s->base, s->size);
-    return recover_unclean(l, s);
+    return recover_segment(l, s, &l->end) < 0 ? -1 : 0;
+}
+
+/* Drop the segments after the first n (recovery lost the offsets before
+ * them: like Kafka's LogLoader, nothing is kept past a gap). */
+static int drop_segments_after(struct plog *l, int n)
+{
+    while (l->nsegs > n) {
+        l->nsegs--;
+        seg_close(&l->segs[l->nsegs]);
+        seg_unlink(l, l->segs[l->nsegs].base);
+    }
+    return fio_sync_dir(l->dir);
 }
 
 static int load(struct plog *l, bool clean)
@@ -789,14 +949,39 @@ static int load(struct plog *l, bool clean)
         return -1;
     int64_t lso = read_lso(l);
     int rc = 0;
-    for (int i = 0; i < n - 1 && rc == 0; i++)
-        rc = load_old_segment(l, bases[i]);
-    if (rc == 0 && n > 0)
-        rc = open_active(l, bases[n - 1], clean);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = add_segment(l, bases[i]);
     free(bases);
     if (rc != 0)
         return -1;
-    if (n == 0) {
+    for (int i = 0; i + 1 < l->nsegs; i++) {
+        struct seg *s = &l->segs[i];
+        if (clean) {
+            sealed_max_ts(l, s);
+            continue;
+        }
+        int64_t next_base = l->segs[i + 1].base, end;
+        if (sealed_tail_ok(l, s, next_base))
+            continue;
+        KLOG_WARN("%s: sealed segment %020" PRId64 ".log does not end cleanly after an "
+                  "unclean shutdown: checking all of it", l->dir, s->base);
+        int64_t cut = recover_segment(l, s, &end);
+        if (cut < 0)
+            return -1;
+        if (cut > 0 || end > next_base) {
+            KLOG_WARN("%s: offsets from %" PRId64 " on are lost; deleting the %d later segment(s)",
+                      l->dir, end, l->nsegs - i - 1);
+            if (drop_segments_after(l, i + 1) != 0)
+                return -1;
+            break;
+        }
+        if (end != next_base)
+            KLOG_WARN("%s: offsets %" PRId64 " to %" PRId64 " are missing between segments",
+                      l->dir, end, next_base - 1);
+    }
+    if (l->nsegs > 0 && open_active(l, clean) != 0)
+        return -1;
+    if (l->nsegs == 0) {
         l->end = lso > 0 ? lso : 0;
         if (seg_create(l, l->end) != 0)
             return -1;
@@ -805,11 +990,8 @@ static int load(struct plog *l, bool clean)
     if (l->start > l->end) {
         /* The start offset was persisted past what survived the crash:
          * like Kafka, drop the remains and start over at the start. */
-        while (l->nsegs > 0) {
-            l->nsegs--;
-            seg_close(&l->segs[l->nsegs]);
-            seg_unlink(l, l->segs[l->nsegs].base);
-        }
+        if (drop_segments_after(l, 0) != 0)
+            return -1;
         l->end = l->start;
         if (seg_create(l, l->end) != 0)
             return -1;
@@ -838,22 +1020,30 @@ int plog_open(const char *dir, const struct plog_config *cfg, struct plog **out)
     normalize_config(&l->cfg);
     l->last_flush_ms = -1;
     if (mkdir_p(dir) != 0) {
+        int e = errno;
+        KLOG_ERROR("%s: cannot create the log directory: %s", dir, strerror(e));
         plog_free(l);
+        errno = e;
         return KERR_KAFKA_STORAGE_ERROR;
     }
     char marker[4200];
     dir_path(l, CLEAN_MARKER, marker, sizeof marker);
     bool clean = access(marker, F_OK) == 0;
-    if (load(l, clean) != 0) {
-        int e = errno;
+    if (load(l, clean) != 0 || l->offline) {
+        int e = l->offline ? l->offline_errno : errno;
         KLOG_ERROR("%s: cannot open log: %s", dir, strerror(e));
         plog_free(l);
         errno = e;
         return KERR_KAFKA_STORAGE_ERROR;
     }
-    /* From here on the files change, so the marker must go. */
-    if (clean && unlink(marker) != 0 && errno != ENOENT) {
+    /* From here on the files change, so the marker must go, durably: a
+     * marker that came back after a power loss would vouch for files it
+     * never saw. */
+    if (clean && ((unlink(marker) != 0 && errno != ENOENT) || fio_sync_dir(dir) != 0)) {
+        int e = errno;
+        KLOG_ERROR("%s: cannot remove %s: %s", dir, CLEAN_MARKER, strerror(e));
         plog_free(l);
+        errno = e;
         return KERR_KAFKA_STORAGE_ERROR;
     }
     *out = l;
@@ -862,29 +1052,35 @@ int plog_open(const char *dir, const struct plog_config *cfg, struct plog **out)
 
 /* ---------------- closing ---------------- */
 
-void plog_close(struct plog *l)
+int plog_close(struct plog *l)
 {
     if (!l)
-        return;
-    seg_seal_timeindex(active(l));
+        return 0;
     /* The marker promises the files are consistent, so everything must be
-     * on disk before it is. */
-    bool ok = true;
-    for (int i = 0; i < l->nsegs; i++)
-        if (seg_sync(&l->segs[i]) != 0)
-            ok = false;
+     * on disk before it is. The first failed sync takes the log offline. */
+    if (!l->offline) {
+        seg_seal_timeindex(active(l));
+        for (int i = 0; i < l->nsegs && !l->offline; i++)
+            (void)seg_sync(l, &l->segs[i]);
+    }
+    int rc = 0;
     char marker[4200];
     dir_path(l, CLEAN_MARKER, marker, sizeof marker);
-    int fd = ok ? open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    int fd = l->offline ? -1 : open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
         close(fd);
         /* A marker that may vanish only costs a full recovery next start. */
-        if (fsync_dir(l->dir) != 0)
+        if (fio_sync_dir(l->dir) != 0)
             KLOG_WARN("%s: clean-shutdown marker not synced: %s", l->dir, strerror(errno));
+    } else if (l->offline) {
+        KLOG_ERROR("%s: closed offline, without a clean-shutdown marker: records that were "
+                   "not durable are lost; the next start recovers what is on disk", l->dir);
+        rc = -1;
     } else {
-        KLOG_WARN("%s: closed without a clean-shutdown marker", l->dir);
+        KLOG_WARN("%s: closed without a clean-shutdown marker: %s", l->dir, strerror(errno));
     }
     plog_free(l);
+    return rc;
 }
 
 void plog_delete(struct plog *l)
@@ -920,6 +1116,7 @@ void plog_set_config(struct plog *l, const struct plog_config *cfg)
     normalize_config(&l->cfg);
 }
 
+bool plog_offline(const struct plog *l) { return l->offline; }
 int64_t plog_start_offset(const struct plog *l) { return l->start; }
 int64_t plog_end_offset(const struct plog *l) { return l->end; }
 int plog_segment_count(const struct plog *l) { return l->nsegs; }
@@ -956,14 +1153,43 @@ static int validate_all(const struct plog *l, const uint8_t *p, size_t len, int6
     return nb > 0 ? KERR_NONE : KERR_INVALID_RECORD;
 }
 
-static bool needs_roll(const struct plog *l, const struct seg *a, size_t len, int64_t count,
-                       int64_t now_ms)
+/* How many offset index entries appending these batches to a would add
+ * (seg_track's rule: one at each batch that starts index_interval_bytes or
+ * more after the previous entry). */
+static int64_t index_entries(const struct plog *l, const struct seg *a, const uint8_t *records,
+                             size_t len)
+{
+    struct rb_iter it;
+    const uint8_t *b;
+    size_t bn;
+    int64_t since = a->since_idx, n = 0;
+    rb_iter_init(&it, records, len);
+    while (rb_iter_next(&it, &b, &bn)) {
+        if (since >= l->cfg.index_interval_bytes) {
+            n++;
+            since = 0;
+        }
+        since += (int64_t)bn;
+    }
+    return n;
+}
+
+static bool needs_roll(const struct plog *l, const struct seg *a, const uint8_t *records,
+                       size_t len, int64_t count, int64_t now_ms)
 {
     if (a->size == 0)
         return false;
     if (a->size + (int64_t)len > l->cfg.segment_bytes)
         return true;
     if (!never(l->cfg.roll_ms) && a->first_ms >= 0 && now_ms - a->first_ms >= l->cfg.roll_ms)
+        return true;
+    /* segment.index.bytes (log.index.size.max.bytes): as Kafka, roll when
+     * the offset or time index is full (isFull), or when this append's
+     * entries (several batches: Produce v0-2) would overflow it. */
+    int64_t k = index_entries(l, a, records, len);
+    int64_t max_idx = l->cfg.index_max_bytes / IDX_ENTRY, max_tix = l->cfg.index_max_bytes / TIX_ENTRY;
+    if (a->idx_n >= max_idx || a->tix_n >= max_tix || a->idx_n + k > max_idx ||
+        a->tix_n + k > max_tix)
         return true;
     /* Index entries hold offsets relative to the base as int32. */
     return l->end + count - 1 - a->base > INT32_MAX;
@@ -972,6 +1198,8 @@ static bool needs_roll(const struct plog *l, const struct seg *a, size_t len, in
 int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
                 struct plog_append_result *res)
 {
+    if (l->offline)
+        return offline_err(l);
     int64_t count;
     int err = validate_all(l, records, len, &count);
     if (err)
@@ -979,7 +1207,7 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
     /* Kafka's RecordBatchTooLargeException: it could never fit a segment. */
     if (len > (size_t)l->cfg.segment_bytes)
         return KERR_RECORD_LIST_TOO_LARGE;
-    if (needs_roll(l, active(l), len, count, now_ms) && roll(l) != 0)
+    if (needs_roll(l, active(l), records, len, count, now_ms) && roll(l) != 0)
         return KERR_KAFKA_STORAGE_ERROR;
     struct seg *a = active(l);
 
@@ -996,12 +1224,15 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
         next += (int64_t)h.last_offset_delta + 1;
     }
 
-    if (write_all(a->fd, records, len) != 0) {
+    /* Whatever part of a failed write made it is cut off again, so the
+     * file ends on a batch and the next append goes where this one would
+     * have. If even that fails, the tail is unknown: offline. */
+    int wrc = fio_append(a->fd, (off_t)a->size, records, len);
+    if (wrc != 0) {
         int e = errno;
-        KLOG_ERROR("%s: append failed: %s", l->dir, strerror(e));
-        /* Cut off whatever part made it, so the file ends on a batch. */
-        if (ftruncate(a->fd, a->size) != 0)
-            KLOG_ERROR("%s: cannot truncate after failed append", l->dir);
+        KLOG_ERROR("%s: append of %zu bytes failed: %s", l->dir, len, strerror(e));
+        if (wrc == FIO_TORN)
+            go_offline(l, "truncate after a failed append", e);
         errno = e;
         return KERR_KAFKA_STORAGE_ERROR;
     }
@@ -1020,6 +1251,14 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
     a->dirty = true;
     if (a->first_ms < 0)
         a->first_ms = now_ms;
+    l->unflushed += count;
+    /* The records become visible (the log end moves) only once they are as
+     * durable as the flush policy asks: with flush.messages reached, after
+     * the fdatasync. If that fails they never were: seg_sync cut them off
+     * and the log is offline. */
+    if (!never(l->cfg.flush_interval_messages) &&
+        l->unflushed >= l->cfg.flush_interval_messages && plog_flush(l) != KERR_NONE)
+        return KERR_KAFKA_STORAGE_ERROR;
     if (res) {
         res->base_offset = l->end;
         res->last_offset = next - 1;
@@ -1027,14 +1266,13 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
         res->record_count = count;
     }
     l->end = next;
-    l->unflushed += count;
-    if (!never(l->cfg.flush_interval_messages) && l->unflushed >= l->cfg.flush_interval_messages)
-        return plog_flush(l);
     return KERR_NONE;
 }
 
 void plog_scan(struct plog *l, plog_scan_cb cb, void *arg)
 {
+    if (l->offline)
+        return;
     struct hscan sc;
     for (int i = 0; i < l->nsegs; i++) {
         struct rb_header h;
@@ -1049,6 +1287,8 @@ void plog_scan(struct plog *l, plog_scan_cb cb, void *arg)
 
 int plog_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_slice *out)
 {
+    if (l->offline)
+        return offline_err(l);
     if (offset < l->start || offset > l->end)
         return KERR_OFFSET_OUT_OF_RANGE;
     struct seg *a = active(l);
@@ -1149,6 +1389,8 @@ static bool batch_search(const struct seg *s, int64_t pos, const struct rb_heade
 int plog_offset_for_timestamp(struct plog *l, int64_t ts, int64_t *offset, int64_t *found_ts)
 {
     *offset = *found_ts = -1;
+    if (l->offline)
+        return offline_err(l);
     struct ts_query q = { ts, l->start, -1, -1 };
     for (int i = 0; i < l->nsegs; i++) {
         const struct seg *s = &l->segs[i];
@@ -1182,6 +1424,8 @@ int plog_offset_for_timestamp(struct plog *l, int64_t ts, int64_t *offset, int64
 int plog_max_timestamp(struct plog *l, int64_t *offset, int64_t *ts)
 {
     *offset = *ts = -1;
+    if (l->offline)
+        return offline_err(l);
     const struct seg *best = NULL;
     for (int i = 0; i < l->nsegs; i++)
         if (l->segs[i].max_ts >= 0 && (!best || l->segs[i].max_ts > best->max_ts))
@@ -1227,6 +1471,8 @@ static bool oldest_deletable(const struct plog *l, int64_t now_ms, int64_t total
 
 int plog_enforce_retention(struct plog *l, int64_t now_ms)
 {
+    if (l->offline)
+        return 0;
     int deleted = 0;
     int64_t total = plog_size_bytes(l);
     while (l->nsegs > 1 && oldest_deletable(l, now_ms, total)) {
@@ -1234,9 +1480,12 @@ int plog_enforce_retention(struct plog *l, int64_t now_ms)
         delete_oldest(l);
         deleted++;
     }
+    /* The new start is the first segment's base, which a restart derives
+     * anyway: a failed write here loses nothing. The file's directory fsync
+     * also makes the deletions durable. */
     if (deleted > 0 && l->segs[0].base > l->start) {
         l->start = l->segs[0].base;
-        if (write_lso(l, false) != 0)
+        if (write_lso(l) != 0)
             KLOG_WARN("%s: cannot write %s: %s", l->dir, LSO_FILE, strerror(errno));
     }
     return deleted;
@@ -1244,6 +1493,8 @@ int plog_enforce_retention(struct plog *l, int64_t now_ms)
 
 int plog_delete_records(struct plog *l, int64_t before_offset)
 {
+    if (l->offline)
+        return offline_err(l);
     if (before_offset == -1)
         before_offset = l->end;
     if (before_offset < 0 || before_offset > l->end)
@@ -1253,9 +1504,13 @@ int plog_delete_records(struct plog *l, int64_t before_offset)
     int64_t old = l->start;
     l->start = before_offset;
     /* Persisted before any segment goes, and synced: the client is told
-     * the records are gone. */
-    if (write_lso(l, true) != 0) {
+     * the records are gone. On failure the file holds the old value or the
+     * new one (fio_replace), both consistent; the client is told it failed. */
+    if (write_lso(l) != 0) {
+        int e = errno;
+        KLOG_ERROR("%s: cannot write %s: %s", l->dir, LSO_FILE, strerror(e));
         l->start = old;
+        errno = e;
         return KERR_KAFKA_STORAGE_ERROR;
     }
     while (l->nsegs > 1 && l->segs[1].base <= l->start)
@@ -1267,17 +1522,18 @@ int plog_delete_records(struct plog *l, int64_t before_offset)
 
 int plog_flush(struct plog *l)
 {
-    int rc = KERR_NONE;
-    for (int i = 0; i < l->nsegs; i++)
-        if (seg_sync(&l->segs[i]) != 0)
-            rc = KERR_KAFKA_STORAGE_ERROR;
-    if (rc == KERR_NONE)
-        l->unflushed = 0;
-    return rc;
+    for (int i = 0; i < l->nsegs && !l->offline; i++)
+        (void)seg_sync(l, &l->segs[i]);
+    if (l->offline)
+        return offline_err(l);
+    l->unflushed = 0;
+    return KERR_NONE;
 }
 
 int plog_maybe_flush(struct plog *l, int64_t now_ms)
 {
+    if (l->offline)
+        return offline_err(l);
     if (l->last_flush_ms < 0)
         l->last_flush_ms = now_ms;
     if (never(l->cfg.flush_interval_ms) || l->unflushed == 0 ||

@@ -17,10 +17,17 @@
  * Functions returning int return Kafka error codes (kafka_errors.h):
  * KERR_NONE, KERR_KAFKA_STORAGE_ERROR for I/O failures (errno kept), or the
  * specific code named below. A log is not thread-safe: one thread owns it.
+ *
+ * Failure model (docs/storage.md): a failed append is cut back and changes
+ * nothing; a failed fdatasync (or directory fsync) is never retried and
+ * takes the log offline: the .log is cut back to its last synced size, and
+ * every later append, read, timestamp lookup, DeleteRecords and flush
+ * answers KAFKA_STORAGE_ERROR until the log is reopened (broker restart).
  */
 #ifndef KAVKA_BROKER_LOG_H
 #define KAVKA_BROKER_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +46,8 @@ struct plog_config {
     int64_t flush_interval_ms;        /* flush.ms (never) */
     int32_t index_interval_bytes;     /* index.interval.bytes (4096) */
     int32_t max_message_bytes;        /* max.message.bytes (1048588) */
+    int32_t index_max_bytes;          /* segment.index.bytes (10 MiB): roll before
+                                         an index would grow past it */
 };
 
 /* Kafka's defaults. */
@@ -51,8 +60,10 @@ struct plog;
 int plog_open(const char *dir, const struct plog_config *cfg, struct plog **out);
 
 /* Flush, then write the clean-shutdown marker that lets the next open skip
- * the CRC scan. NULL is ignored. */
-void plog_close(struct plog *l);
+ * the CRC scan, and free the log. Returns 0, or -1 when the log is (or, by a
+ * failed flush, went) offline: records it acknowledged may be lost, and no
+ * marker was written. NULL is ignored (0). */
+int plog_close(struct plog *l);
 
 /* Close and remove the directory with everything in it (topic deletion). */
 void plog_delete(struct plog *l);
@@ -60,6 +71,16 @@ void plog_delete(struct plog *l);
 /* Replace the log's settings (AlterConfigs); takes effect from the next
  * append, roll, flush or retention check. */
 void plog_set_config(struct plog *l, const struct plog_config *cfg);
+
+/* Offline after a failed sync (see above)? Callers that answer from the
+ * accessors below without calling into the log check this first. */
+bool plog_offline(const struct plog *l);
+
+/* Called once for each log that goes offline, with its directory and the
+ * errno (the broker checks whether the whole log dir is gone). Process-wide;
+ * NULL to unset. */
+typedef void (*plog_offline_fn)(const char *dir, int err, void *arg);
+void plog_set_offline_hook(plog_offline_fn fn, void *arg);
 
 int64_t plog_start_offset(const struct plog *l);
 int64_t plog_end_offset(const struct plog *l);    /* log end offset (LEO) */
@@ -77,12 +98,17 @@ struct plog_append_result {
  * Append the batches in records[0..len) (a produce request's `records`,
  * possibly several batches). All are validated first (rb_validate; the first
  * error is returned and nothing is written), then given consecutive offsets
- * by patching their baseOffset in `records` in place, and written with one
- * write(2): once it returns, the data survives the process being killed.
- * The active segment is rolled first if the append would overflow it or it
- * is older than roll_ms. Errors also include KERR_INVALID_RECORD for an
- * empty blob and KERR_RECORD_LIST_TOO_LARGE for a blob larger than
- * segment_bytes.
+ * by patching their baseOffset in `records` in place, and written at the
+ * segment's end (fio_append, cut back on failure): once that returns, the
+ * data survives the process being killed.
+ * The active segment is rolled first if the append would overflow it or
+ * its indexes (index_max_bytes), or it is older than roll_ms. Errors also
+ * include KERR_INVALID_RECORD for an empty blob and
+ * KERR_RECORD_LIST_TOO_LARGE for a blob larger than segment_bytes.
+ * The log end moves only on success, and only once the records are as
+ * durable as the flush policy asks (fdatasync'ed first when
+ * flush_interval_messages is reached): on KAFKA_STORAGE_ERROR nothing of
+ * the append is ever served.
  */
 int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
                 struct plog_append_result *res);

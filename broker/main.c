@@ -149,10 +149,12 @@ int main(int argc, char **argv)
 out:
     broker_stop(&b);
     cluster_close(&b);
-    groups_close(&b);
+    /* Never exit 0 after a storage failure: a partition or the group store
+     * that went offline may have lost acknowledged writes (storage.md). */
+    int lost = groups_close(&b) != 0;
     scram_store_close();
     authz_close();
-    topics_close(&topics);
+    lost += topics_close(&topics);
     if (b.base)
         event_base_free(b.base);
     broker_listeners_free(b.listeners, b.nlisteners);
@@ -161,6 +163,11 @@ out:
     if (rc != 0) {
         KLOG_ERROR("kavka broker failed to start");
         return rc;
+    }
+    if (lost) {
+        KLOG_ERROR("kavka broker stopped after storage failures (%d offline log(s), see above)",
+                   lost);
+        return 1;
     }
     KLOG_INFO("kavka broker stopped");
     return 0;

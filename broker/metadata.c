@@ -43,6 +43,15 @@ static void fill_topic(struct kreq *req, struct kp_metadata_resp_topics *rt,
         rp->isr_nodes_n = 1;
         rp->isr_nodes = node_arr;
         rp->offline_replicas_n = 0;
+        if (t->parts[p].log && plog_offline(t->parts[p].log)) {
+            /* Offline after a storage failure (log.h): its only replica is
+             * offline, so there is no leader and nothing in sync. */
+            rp->error_code = KERR_LEADER_NOT_AVAILABLE;  /* Kafka: no live leader */
+            rp->leader_id = -1;
+            rp->isr_nodes_n = 0;
+            rp->offline_replicas_n = 1;
+            rp->offline_replicas = node_arr;
+        }
     }
 }
 

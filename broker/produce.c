@@ -3,8 +3,12 @@
  * them to the partition log exactly as received (base offsets patched in
  * the request frame itself, then written with one write).
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "authz.h"
 #include "broker.h"
+#include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"
 #include "producer_state.h"
@@ -50,9 +54,25 @@ static int check_batches(const struct partition *p, const uint8_t *rec, size_t l
     return pstate_check(p->producers, pb, dup_offset);
 }
 
+/* min.insync.replicas of the topic (override, else the broker's). */
+static int32_t min_isr(const struct broker *b, const struct topic *t)
+{
+    const char *v = topic_config_value(t, "min.insync.replicas");
+    if (v) {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (end != v && !*end && x > 0 && x <= INT32_MAX)
+            return (int32_t)x;
+    }
+    return b->cfg->min_insync_replicas;
+}
+
+/* In-sync replicas of a partition: this broker alone. */
+#define ISR_SIZE 1
+
 static void answer_partition(struct kreq *req, struct kp_produce_req_topic_data_partition_data *pd,
                              struct kp_produce_resp_responses_partition_responses *pr,
-                             struct kstr topic, int16_t acks_err)
+                             struct kstr topic, int16_t acks, int16_t acks_err)
 {
     struct broker *b = req->conn->b;
     kp_produce_resp_responses_partition_responses_init(pr);
@@ -69,6 +89,26 @@ static void answer_partition(struct kreq *req, struct kp_produce_req_topic_data_
     struct partition *p = topics_partition(b->topics, topic, pd->index);
     if (!p) {
         pr->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    /* After a storage failure the partition is offline (log.h); not even a
+     * retry of an acknowledged batch is answered from producer state. */
+    if (plog_offline(p->log)) {
+        pr->error_code = KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    /* Kafka's Partition.appendRecordsToLeader: acks=all needs at least
+     * min.insync.replicas in sync, checked before anything is appended. */
+    int32_t need = acks == -1 ? min_isr(b, p->topic) : 0;
+    if (need > ISR_SIZE) {
+        char *msg = karena_alloc(&req->arena, 200);
+        if (msg)
+            snprintf(msg, 200,
+                     "The size of the current ISR Set(%d) is insufficient to satisfy the min.isr "
+                     "requirement of %d for partition %.*s-%d",
+                     b->cfg->broker_id, need, (int)topic.len, topic.p, pd->index);
+        pr->error_code = KERR_NOT_ENOUGH_REPLICAS;
+        pr->error_message = kstr_c(msg);
         return;
     }
     if (pd->records.len <= 0) {
@@ -142,7 +182,7 @@ int h_produce(struct kreq *req)
             err = KERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < rt->partition_responses_n; j++)
             answer_partition(req, &td->partition_data[j], &rt->partition_responses[j], td->name,
-                             err);
+                             rq.acks, err);
     }
     if (rq.acks == 0) {
         kreq_finish_silent(req);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,13 @@ static struct {
     char path[4096];                      /* the file, without zookeeper.connect */
     struct zk *zk;                        /* the metastore, or NULL */
 } store;
+
+static struct {
+    char **names;                          /* users whose last write had an unknown outcome */
+    int n;
+    bool queued;
+} dirty;
+
 
 /* ---------------- names ---------------- */
 
@@ -126,6 +134,10 @@ void scram_store_close(void)
     }
     free(store.v);
     memset(&store, 0, sizeof store);
+    for (int i = 0; i < dirty.n; i++)
+        free(dirty.names[i]);
+    free(dirty.names);
+    memset(&dirty, 0, sizeof dirty);
 }
 
 /* Read the SCRAM keys of one user's config object into u; keep the others. */
@@ -248,91 +260,9 @@ static int load_zk(struct zk *zk)
     return ret;
 }
 
-/* Asynchronous write of one user's node: setData, create when missing,
- * setData again if a racing create got there first. The data written is
- * the user's state when the write is sent, so the last write wins. */
-struct zwrite {
-    struct broker *b;
-    char name[512];
-    int tries;
-};
-
-static void zwrite_send(struct zwrite *w);
-
-static void zwrite_done(struct zk *zk, int rc, struct kr *body, void *arg)
-{
-    struct zwrite *w = arg;
-    (void)zk;
-    (void)body;
-    if ((rc == ZNONODE || rc == ZNODEEXISTS) && w->tries < 4) {
-        zwrite_send(w);
-        return;
-    }
-    if (rc != ZOK)
-        KLOG_WARN("metastore: writing the SCRAM credentials of a user failed: %s",
-                  zk_err_name(rc));
-    free(w);
-}
-
-static char *user_node_json(const char *name)
-{
-    struct suser *u = find_user(name);
-    json_t *cfg = u ? user_config(u) : json_object();
-    json_t *root = json_pack("{s:i,s:o}", "version", 1, "config", cfg);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
-/* tries even: setData; odd: create. */
-static void zwrite_send(struct zwrite *w)
-{
-    struct zk *zk = store.zk;
-    char path[1600], san[1500];
-    scram_sanitize(w->name, san, sizeof san);
-    snprintf(path, sizeof path, "/config/users/%s", san);
-    char *data = user_node_json(w->name);
-    int rc = -1;
-    if (data && zk) {
-        if (w->tries++ % 2 == 0)
-            rc = zk_set_data(zk, path, data, (int32_t)strlen(data), -1, zwrite_done, w);
-        else
-            rc = zk_create(zk, path, data, (int32_t)strlen(data), ZMODE_PERSISTENT, zwrite_done,
-                           w);
-    }
-    free(data);
-    if (rc != 0) {
-        KLOG_WARN("metastore: SCRAM credentials of a user not written (no session)");
-        free(w);
-    }
-}
-
-static void notify_done(struct zk *zk, int rc, struct kr *body, void *arg)
-{
-    (void)zk;
-    (void)body;
-    (void)arg;
-    if (rc != ZOK)
-        KLOG_WARN("metastore: config change notification failed: %s", zk_err_name(rc));
-}
-
-static void zk_persist(struct broker *b, const char *name)
-{
-    struct zwrite *w = calloc(1, sizeof *w);
-    if (!w)
-        return;
-    w->b = b;
-    snprintf(w->name, sizeof w->name, "%s", name);
-    zwrite_send(w);
-    /* Kafka's change notification, so that brokers watching pick it up. */
-    char san[1500], note[1700];
-    scram_sanitize(name, san, sizeof san);
-    snprintf(note, sizeof note, "{\"version\":2,\"entity_path\":\"users/%s\"}", san);
-    zk_create(store.zk, "/config/changes/config_change_", note, (int32_t)strlen(note),
-              ZMODE_PERSISTENT_SEQ, notify_done, NULL);
-}
-
 /* ---------------- interface ---------------- */
+
+static void on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg);
 
 int scram_store_open(struct broker *b, struct zk *zk)
 {
@@ -340,6 +270,8 @@ int scram_store_open(struct broker *b, struct zk *zk)
     snprintf(store.path, sizeof store.path, "%s/%s", b->cfg->log_dirs, FILE_NAME);
     store.zk = zk;
     int rc = zk ? load_zk(zk) : load_file();
+    if (rc == 0 && zk && zk_add_state_listener(zk, on_zk_state, NULL) != 0)
+        KLOG_WARN("metastore: no room for the SCRAM store's state listener");
     if (rc == 0) {
         int n = 0;
         for (int i = 0; i < store.n; i++)
@@ -352,7 +284,8 @@ int scram_store_open(struct broker *b, struct zk *zk)
 
 int scram_store_put(struct broker *b, const char *user, int mech, const struct scram_cred *cred)
 {
-    if (mech < 1 || mech > SCRAM_NMECH)
+    (void)b;
+    if (mech < 1 || mech > SCRAM_NMECH || store.zk)
         return -1;
     struct suser *u = add_user(user);
     if (!u)
@@ -362,11 +295,353 @@ int scram_store_put(struct broker *b, const char *user, int mech, const struct s
         u->cred[mech] = *cred;
     else
         OPENSSL_cleanse(&u->cred[mech], sizeof u->cred[mech]);
-    if (store.zk) {
-        zk_persist(b, user);
-        return 0;
-    }
     return store.path[0] ? save_file() : 0;
+}
+
+/* ---------------- writes (AlterUserScramCredentials, resync) ----------------
+ *
+ * A change is a job on the admin-write queue (broker.h: awrite_*), so jobs
+ * see each other's results in order. Per user, the credentials after the
+ * request are worked out from memory, then stored — the file in one
+ * replace, or /config/users/<name> (setData / create) followed by Kafka's
+ * /config/changes notification, user after user — and memory takes them
+ * only once stored. The client is answered after the last reply. A link
+ * lost during a write leaves its outcome unknown: the user's node is read
+ * back once the session is back.
+ */
+
+struct user_change {
+    char name[1024];
+    int slot;                              /* the user's entry in the response */
+    bool has[SCRAM_NMECH + 1];
+    struct scram_cred cred[SCRAM_NMECH + 1];
+    int16_t err;
+    char msg[256];
+};
+
+/* One user's outcome in an AlterUserScramCredentials request (arena). */
+struct alter_user {
+    struct kstr name;
+    int16_t err;
+    const char *msg;
+};
+
+struct scram_job {
+    struct awrite *w;
+    char who[300];
+    struct user_change *ch;
+    int nch, cur;
+    /* In the request's arena: used only while awrite_req() is not NULL. */
+    struct kp_alter_user_scram_credentials_req rq;
+    struct alter_user *users;
+    int nusers;
+};
+
+static void job_free(struct scram_job *j)
+{
+    if (j->ch)
+        OPENSSL_cleanse(j->ch, sizeof *j->ch * (size_t)j->nch);
+    free(j->ch);
+    free(j);
+}
+
+static void job_drop(struct awrite *w, void *arg)
+{
+    (void)w;
+    job_free(arg);
+}
+
+static void mark_dirty(const char *name)
+{
+    for (int i = 0; i < dirty.n; i++)
+        if (strcmp(dirty.names[i], name) == 0)
+            return;
+    char **v = realloc(dirty.names, sizeof *v * (size_t)(dirty.n + 1));
+    if (!v)
+        return;
+    dirty.names = v;
+    if ((v[dirty.n] = strdup(name)))
+        dirty.n++;
+}
+
+/* The node of a user with these credentials, the other keys (quotas) as
+ * memory has them. */
+static char *node_json(const char *name, const bool *has, const struct scram_cred *cred)
+{
+    struct suser *u = find_user(name);
+    json_t *cfg = u && u->other ? json_deep_copy(u->other) : json_object();
+    for (int m = 1; m <= SCRAM_NMECH; m++) {
+        char text[1024];
+        if (has[m] && scram_cred_format(m, &cred[m], text, sizeof text) == 0)
+            json_object_set_new(cfg, scram_mech_name(m), json_string(text));
+    }
+    json_t *root = json_pack("{s:i,s:o}", "version", 1, "config", cfg);
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return text;
+}
+
+/* Memory takes a stored change. */
+static int apply_change(const struct user_change *c)
+{
+    struct suser *u = add_user(c->name);
+    if (!u)
+        return -1;
+    for (int m = 1; m <= SCRAM_NMECH; m++) {
+        u->has[m] = c->has[m];
+        if (c->has[m])
+            u->cred[m] = c->cred[m];
+        else
+            OPENSSL_cleanse(&u->cred[m], sizeof u->cred[m]);
+    }
+    return 0;
+}
+
+static void change_fail(struct user_change *c, int16_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void change_fail(struct user_change *c, int16_t err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    c->err = err;
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    va_end(ap);
+}
+
+static void user_path(const char *name, char *out, size_t outlen)
+{
+    char san[1500];
+    scram_sanitize(name, san, sizeof san);
+    snprintf(out, outlen, "/config/users/%s", san);
+}
+
+static void job_finish(struct scram_job *j);
+static void job_next(struct scram_job *j);
+
+static void note_done(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct scram_job *j = arg;
+    (void)zk;
+    (void)body;
+    if (rc != ZOK)   /* the credential is stored; only watchers miss the news */
+        KLOG_WARN("metastore: config change notification failed: %s", zk_err_name(rc));
+    j->cur++;
+    job_next(j);
+}
+
+static void node_done(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct scram_job *j = arg;
+    struct user_change *c = &j->ch[j->cur];
+    (void)body;
+    if (rc == ZOK) {
+        if (apply_change(c) != 0)
+            KLOG_ERROR("out of memory applying the SCRAM credentials of a user");
+        KLOG_INFO("SCRAM credentials of user %s changed by %s (stored in the metastore)", c->name,
+                  j->who);
+        char san[1500], note[1700];
+        scram_sanitize(c->name, san, sizeof san);
+        snprintf(note, sizeof note, "{\"version\":2,\"entity_path\":\"users/%s\"}", san);
+        if (zk_create(zk, "/config/changes/config_change_", note, (int32_t)strlen(note),
+                      ZMODE_PERSISTENT_SEQ, note_done, j) == 0)
+            return;
+    } else {
+        if (rc == ZCONNECTIONLOSS)
+            mark_dirty(c->name);
+        change_fail(c, KERR_KAFKA_STORAGE_ERROR,
+                    "Storing the credential in the metastore failed (%s)%s", zk_err_name(rc),
+                    rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
+                                          : "");
+        KLOG_WARN("metastore: writing the SCRAM credentials of user %s failed: %s", c->name,
+                  zk_err_name(rc));
+    }
+    j->cur++;
+    job_next(j);
+}
+
+static void job_next(struct scram_job *j)
+{
+    while (j->cur < j->nch) {
+        struct user_change *c = &j->ch[j->cur];
+        char path[1600];
+        user_path(c->name, path, sizeof path);
+        char *data = node_json(c->name, c->has, c->cred);
+        int rc = data ? zk_upsert(store.zk, path, data, (int32_t)strlen(data), node_done, j) : -1;
+        if (data) {
+            OPENSSL_cleanse(data, strlen(data));
+            free(data);
+        }
+        if (rc == 0)
+            return;
+        change_fail(c, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
+        j->cur++;
+    }
+    job_finish(j);
+}
+
+/* Store the changes: the metastore (asynchronous), or the file — memory
+ * takes them, the file is replaced, and memory goes back if that failed
+ * (nothing runs in between: the event loop is not entered). */
+static void job_store(struct scram_job *j)
+{
+    if (j->nch == 0) {           /* nothing to store: every user was refused */
+        job_finish(j);
+        return;
+    }
+    if (store.zk) {
+        j->cur = 0;
+        job_next(j);
+        return;
+    }
+    struct user_change *old = calloc((size_t)(j->nch ? j->nch : 1), sizeof *old);
+    int rc = old ? 0 : -1;
+    for (int i = 0; i < j->nch && rc == 0; i++) {
+        struct suser *u = add_user(j->ch[i].name);
+        if (!u) {
+            rc = -1;
+            break;
+        }
+        snprintf(old[i].name, sizeof old[i].name, "%s", u->name);
+        memcpy(old[i].has, u->has, sizeof u->has);
+        memcpy(old[i].cred, u->cred, sizeof u->cred);
+    }
+    for (int i = 0; i < j->nch && rc == 0; i++)
+        rc = apply_change(&j->ch[i]);
+    if (rc == 0 && store.path[0])
+        rc = save_file();
+    if (rc != 0) {
+        for (int i = 0; old && i < j->nch; i++)
+            if (old[i].name[0])
+                apply_change(&old[i]);
+        for (int i = 0; i < j->nch; i++)
+            change_fail(&j->ch[i], KERR_KAFKA_STORAGE_ERROR, "Storing the credential failed");
+    } else {
+        for (int i = 0; i < j->nch; i++)
+            KLOG_INFO("SCRAM credentials of user %s changed by %s", j->ch[i].name, j->who);
+    }
+    if (old) {
+        OPENSSL_cleanse(old, sizeof *old * (size_t)j->nch);
+        free(old);
+    }
+    job_finish(j);
+}
+
+static void job_finish(struct scram_job *j)
+{
+    struct awrite *w = j->w;
+    struct kreq *req = awrite_take(w);
+    if (req && j->users) {
+        for (int i = 0; i < j->nch; i++)
+            if (j->ch[i].err) {
+                j->users[j->ch[i].slot].err = j->ch[i].err;
+                j->users[j->ch[i].slot].msg = karena_strdup(&req->arena, j->ch[i].msg);
+            }
+        struct kp_alter_user_scram_credentials_resp rs;
+        kp_alter_user_scram_credentials_resp_init(&rs);
+        int n = j->nusers;
+        rs.results_n = n;
+        rs.results = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *rs.results);
+        for (int i = 0; rs.results && i < n; i++) {
+            kp_alter_user_scram_credentials_resp_results_init(&rs.results[i]);
+            rs.results[i].user = j->users[i].name;
+            rs.results[i].error_code = j->users[i].err;
+            rs.results[i].error_message =
+                j->users[i].msg ? kstr_c(j->users[i].msg) : (struct kstr){ NULL, -1 };
+        }
+        if (!rs.results)
+            rs.results_n = 0;
+        struct kw kw;
+        kreq_writer(req, &kw);
+        kp_alter_user_scram_credentials_resp_encode(&kw, req->api_version, &rs);
+        kreq_finish(req, &kw);
+    }
+    job_free(j);
+    awrite_done(w);
+}
+
+/* ---------------- resync after an unknown outcome ---------------- */
+
+static void resync_next(struct scram_job *j);
+
+static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct scram_job *j = arg;
+    struct user_change *c = &j->ch[j->cur];
+    (void)zk;
+    if (rc == ZOK || rc == ZNONODE) {
+        json_t *root = NULL;
+        if (rc == ZOK) {
+            struct kbytes d = jr_buffer(body);
+            json_error_t jerr;
+            if (!body->err && d.len > 0)
+                root = json_loadb((const char *)d.p, (size_t)d.len, 0, &jerr);
+        }
+        struct suser *u = add_user(c->name);
+        if (u) {
+            for (int m = 1; m <= SCRAM_NMECH; m++)
+                u->has[m] = false;
+            OPENSSL_cleanse(u->cred, sizeof u->cred);
+            if (u->other)
+                json_decref(u->other);
+            u->other = NULL;
+            json_t *cfg = json_object_get(root, "config");
+            if (json_is_object(cfg))
+                load_config(u, cfg, "metastore");
+            KLOG_INFO("SCRAM credentials of user %s read back from the metastore", c->name);
+        }
+        if (root)
+            json_decref(root);
+    } else {
+        mark_dirty(c->name);
+    }
+    j->cur++;
+    resync_next(j);
+}
+
+static void resync_next(struct scram_job *j)
+{
+    for (; j->cur < j->nch; j->cur++) {
+        char path[1600];
+        user_path(j->ch[j->cur].name, path, sizeof path);
+        if (store.zk && zk_get_data(store.zk, path, resync_got, j) == 0)
+            return;
+        mark_dirty(j->ch[j->cur].name);
+    }
+    job_finish(j);
+}
+
+static void resync_start(struct awrite *w, void *arg)
+{
+    struct scram_job *j = arg;
+    j->w = w;
+    dirty.queued = false;
+    j->ch = calloc((size_t)(dirty.n ? dirty.n : 1), sizeof *j->ch);
+    for (int i = 0; j->ch && i < dirty.n; i++)
+        snprintf(j->ch[j->nch++].name, sizeof j->ch[0].name, "%s", dirty.names[i]);
+    if (j->ch) {
+        for (int i = 0; i < dirty.n; i++)
+            free(dirty.names[i]);
+        free(dirty.names);
+        dirty.names = NULL;
+        dirty.n = 0;
+    }
+    j->cur = 0;
+    resync_next(j);
+}
+
+static void on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)
+{
+    (void)zk;
+    (void)new_session;
+    (void)arg;
+    if (st != ZK_CONNECTED || dirty.n == 0 || dirty.queued)
+        return;
+    struct scram_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    snprintf(j->who, sizeof j->who, "the metastore");
+    dirty.queued = true;
+    awrite_submit(NULL, resync_start, job_drop, j);
 }
 
 /* ---------------- handlers ---------------- */
@@ -477,13 +752,6 @@ int h_describe_user_scram_credentials(struct kreq *req)
     return 0;
 }
 
-/* One user's outcome in an AlterUserScramCredentials request. */
-struct alter_user {
-    struct kstr name;
-    int16_t err;
-    const char *msg;
-};
-
 static struct alter_user *alter_slot(struct alter_user *v, int *n, struct kstr name)
 {
     for (int i = 0; i < *n; i++)
@@ -503,26 +771,52 @@ static void alter_fail(struct alter_user *u, int16_t err, const char *msg)
     }
 }
 
-int h_alter_user_scram_credentials(struct kreq *req)
+/* The job's change for a user: the credentials memory has now. */
+static struct user_change *job_change(struct scram_job *j, const char *name, int slot)
 {
-    struct kp_alter_user_scram_credentials_req rq;
-    if (kp_alter_user_scram_credentials_req_decode(&req->body, req->api_version, &req->arena,
-                                                   &rq) != 0)
-        return -1;
-    struct broker *b = req->conn ? req->conn->b : NULL;
-    int nd = rq.deletions_n > 0 ? rq.deletions_n : 0;
-    int nu = rq.upsertions_n > 0 ? rq.upsertions_n : 0;
-    struct alter_user *users = karena_calloc(&req->arena, (size_t)(nd + nu + 1), sizeof *users);
-    if (!users)
-        return -1;
+    for (int i = 0; i < j->nch; i++)
+        if (strcmp(j->ch[i].name, name) == 0)
+            return &j->ch[i];
+    struct user_change *c = &j->ch[j->nch++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->slot = slot;
+    const struct suser *u = find_user(name);
+    if (u) {
+        memcpy(c->has, u->has, sizeof c->has);
+        memcpy(c->cred, u->cred, sizeof c->cred);
+    }
+    return c;
+}
+
+static void alter_start(struct awrite *w, void *arg)
+{
+    struct scram_job *j = arg;
+    j->w = w;
+    struct kreq *req = awrite_req(w);
+    struct kp_alter_user_scram_credentials_req *rq = &j->rq;
+    snprintf(j->who, sizeof j->who, "%s", req->conn ? req->conn->principal : "?");
+    int nd = rq->deletions_n > 0 ? rq->deletions_n : 0;
+    int nu = rq->upsertions_n > 0 ? rq->upsertions_n : 0;
+    j->users = karena_calloc(&req->arena, (size_t)(nd + nu + 1), sizeof *j->users);
+    j->ch = calloc((size_t)(nd + nu + 1), sizeof *j->ch);
+    if (!j->users || !j->ch) {
+        awrite_take(w);
+        if (req->conn)
+            conn_close(req->conn, "out of memory");
+        job_free(j);
+        awrite_done(w);
+        return;
+    }
     int n = 0;
     bool writable = !store.zk || zk_get_state(store.zk) == ZK_CONNECTED;
+    bool allowed = authz_allowed_c(req->conn, ACL_OP_ALTER, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME);
     /* Validate everything first: a user with any bad entry changes nothing. */
     for (int i = 0; i < nd + nu; i++) {
         bool del = i < nd;
-        struct kstr name = del ? rq.deletions[i].name : rq.upsertions[i - nd].name;
-        int mech = del ? rq.deletions[i].mechanism : rq.upsertions[i - nd].mechanism;
-        struct alter_user *u = alter_slot(users, &n, name);
+        struct kstr name = del ? rq->deletions[i].name : rq->upsertions[i - nd].name;
+        int mech = del ? rq->deletions[i].mechanism : rq->upsertions[i - nd].mechanism;
+        struct alter_user *u = alter_slot(j->users, &n, name);
         if (name.len <= 0) {
             alter_fail(u, KERR_UNACCEPTABLE_CREDENTIAL, "Username must not be empty");
             continue;
@@ -531,11 +825,11 @@ int h_alter_user_scram_credentials(struct kreq *req)
             alter_fail(u, KERR_UNSUPPORTED_SASL_MECHANISM, "Unknown SCRAM mechanism");
             continue;
         }
-        for (int j = 0; j < i; j++) {
-            bool jdel = j < nd;
-            struct kstr jn = jdel ? rq.deletions[j].name : rq.upsertions[j - nd].name;
-            int jm = jdel ? rq.deletions[j].mechanism : rq.upsertions[j - nd].mechanism;
-            if (jm == mech && kstr_same(jn, name))
+        for (int k = 0; k < i; k++) {
+            bool kdel = k < nd;
+            struct kstr kn = kdel ? rq->deletions[k].name : rq->upsertions[k - nd].name;
+            int km = kdel ? rq->deletions[k].mechanism : rq->upsertions[k - nd].mechanism;
+            if (km == mech && kstr_same(kn, name))
                 alter_fail(u, KERR_DUPLICATE_RESOURCE,
                            "A user credential cannot be altered twice in the same request");
         }
@@ -546,7 +840,8 @@ int h_alter_user_scram_credentials(struct kreq *req)
                 alter_fail(u, KERR_RESOURCE_NOT_FOUND,
                            "Attempt to delete a user credential that does not exist");
         } else {
-            const struct kp_alter_user_scram_credentials_req_upsertions *up = &rq.upsertions[i - nd];
+            const struct kp_alter_user_scram_credentials_req_upsertions *up =
+                &rq->upsertions[i - nd];
             if (up->iterations < SCRAM_MIN_ITERATIONS)
                 alter_fail(u, KERR_UNACCEPTABLE_CREDENTIAL, "Too few iterations");
             else if (up->iterations > SCRAM_MAX_ITERATIONS)
@@ -562,55 +857,62 @@ int h_alter_user_scram_credentials(struct kreq *req)
         if (!writable)
             alter_fail(u, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
         /* Kafka: ALTER on the cluster. */
-        if (!authz_allowed_c(req->conn, ACL_OP_ALTER, ACL_RES_CLUSTER, AUTHZ_CLUSTER_NAME)) {
+        if (!allowed) {
             u->err = KERR_CLUSTER_AUTHORIZATION_FAILED;
             u->msg = NULL;
         }
     }
-    /* Apply the users without errors. */
+    j->nusers = n;
+    /* The credentials of the users without errors after the request. */
     for (int i = 0; i < nd + nu; i++) {
         bool del = i < nd;
-        struct kstr name = del ? rq.deletions[i].name : rq.upsertions[i - nd].name;
-        struct alter_user *u = alter_slot(users, &n, name);
+        struct kstr name = del ? rq->deletions[i].name : rq->upsertions[i - nd].name;
+        struct alter_user *u = alter_slot(j->users, &n, name);
         if (u->err != KERR_NONE)
             continue;
         char nm[1024];
         snprintf(nm, sizeof nm, "%.*s", (int)name.len, name.p);
-        int rc;
+        struct user_change *c = job_change(j, nm, (int)(u - j->users));
         if (del) {
-            rc = scram_store_put(b, nm, rq.deletions[i].mechanism, NULL);
-        } else {
-            const struct kp_alter_user_scram_credentials_req_upsertions *up = &rq.upsertions[i - nd];
-            struct scram_cred c;
-            rc = scram_cred_from_salted(up->mechanism, up->salted_password.p,
-                                        (size_t)up->salted_password.len, up->salt.p,
-                                        (size_t)up->salt.len, up->iterations, &c);
-            if (rc == 0)
-                rc = scram_store_put(b, nm, up->mechanism, &c);
-            OPENSSL_cleanse(&c, sizeof c);
+            int m = rq->deletions[i].mechanism;
+            c->has[m] = false;
+            OPENSSL_cleanse(&c->cred[m], sizeof c->cred[m]);
+            continue;
         }
-        if (rc != 0)
-            alter_fail(u, KERR_UNKNOWN_SERVER_ERROR, "Storing the credential failed");
+        const struct kp_alter_user_scram_credentials_req_upsertions *up = &rq->upsertions[i - nd];
+        if (scram_cred_from_salted(up->mechanism, up->salted_password.p,
+                                   (size_t)up->salted_password.len, up->salt.p,
+                                   (size_t)up->salt.len, up->iterations,
+                                   &c->cred[up->mechanism]) != 0)
+            change_fail(c, KERR_UNKNOWN_SERVER_ERROR, "Computing the credential failed");
         else
-            KLOG_INFO("SCRAM credential of user %s %s by %s", nm, del ? "deleted" : "set",
-                      req->conn ? req->conn->principal : "?");
+            c->has[up->mechanism] = true;
     }
-    struct kp_alter_user_scram_credentials_resp rs;
-    kp_alter_user_scram_credentials_resp_init(&rs);
-    rs.results_n = n;
-    rs.results = karena_calloc(&req->arena, (size_t)(n ? n : 1), sizeof *rs.results);
-    if (!rs.results)
+    /* A user whose credential could not be computed changes nothing. */
+    int k = 0;
+    for (int i = 0; i < j->nch; i++) {
+        if (j->ch[i].err) {
+            j->users[j->ch[i].slot].err = j->ch[i].err;
+            j->users[j->ch[i].slot].msg = "Computing the credential failed";
+        } else {
+            j->ch[k++] = j->ch[i];
+        }
+    }
+    j->nch = k;
+    job_store(j);
+}
+
+int h_alter_user_scram_credentials(struct kreq *req)
+{
+    struct scram_job *j = calloc(1, sizeof *j);
+    if (!j)
         return -1;
-    for (int i = 0; i < n; i++) {
-        kp_alter_user_scram_credentials_resp_results_init(&rs.results[i]);
-        rs.results[i].user = users[i].name;
-        rs.results[i].error_code = users[i].err;
-        rs.results[i].error_message = users[i].msg ? kstr_c(users[i].msg) : (struct kstr){ NULL, -1 };
+    if (kp_alter_user_scram_credentials_req_decode(&req->body, req->api_version, &req->arena,
+                                                   &j->rq) != 0) {
+        free(j);
+        return -1;
     }
-    struct kw w;
-    kreq_writer(req, &w);
-    kp_alter_user_scram_credentials_resp_encode(&w, req->api_version, &rs);
-    kreq_finish(req, &w);
+    awrite_submit(req, alter_start, job_drop, j);
     return 0;
 }
 

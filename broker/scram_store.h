@@ -7,7 +7,10 @@
  *                            "salt=..,stored_key=..,server_key=..,iterations=N"}},
  *                            other keys of the node (quotas) kept as they are,
  *                            plus a /config/changes/config_change_ notification;
- *                            writes are asynchronous.
+ *                            AlterUserScramCredentials is answered after the
+ *                            metastore confirmed the node (a job on the
+ *                            admin-write queue, broker.h), and memory changes
+ *                            only then.
  *   without:                 <log dir>/kavka-scram-credentials.json (mode 0600),
  *                            {"version":1,"users":{"<name>":{"SCRAM-SHA-256":"..."}}},
  *                            replaced atomically on every change.
@@ -34,7 +37,8 @@ void scram_store_close(void);
 /* The credential of user for mech (SCRAM_SHA_256/512), or NULL. */
 const struct scram_cred *scram_store_get(const char *user, int mech);
 /* Set (cred != NULL) or remove a credential in memory and persist the user's
- * entry (tests and the handlers). 0, or -1 when the file write failed. */
+ * entry in the file (tests, the fuzz harness): without a metastore only.
+ * 0, or -1 when the file write failed (or a metastore is in use). */
 int scram_store_put(struct broker *b, const char *user, int mech, const struct scram_cred *cred);
 
 /* Kafka's Sanitizer for entity names in znode paths (URL encoding). */

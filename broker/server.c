@@ -5,6 +5,18 @@
  * socket.request.max.bytes before anything is buffered for the body, so a
  * hostile size cannot make us allocate. A connection has one exit path,
  * conn_close(); requests still deferred then are cancelled and freed.
+ *
+ * Connection limits, with Kafka's names and semantics: max.connections
+ * (at the limit the listeners stop accepting until a connection closes, as
+ * Kafka's acceptor waits for a slot), max.connections.per.ip and its
+ * overrides (a connection over the limit is closed right after accept),
+ * connections.max.idle.ms (a connection with nothing in flight and no
+ * traffic that long is closed). A closing connection gets at most
+ * min(connections.max.idle.ms, 30 s) to send what is queued, then is
+ * dropped.
+ *
+ * The admin-write queue (awrite_*, see broker.h) is here too: it is about
+ * holding a request's answer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,12 +44,273 @@
 /* At most this many unanswered requests per connection before we stop
  * reading from it (back-pressure on pipelining clients). */
 #define MAX_INFLIGHT 64
+/* The most a closing connection may take to send what it has queued. */
+#define MAX_DRAIN_MS 30000
 
 int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Timeouts are measured on the monotonic clock: a clock step must not
+ * close every connection at once. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------- connection limits ---------------- */
+
+struct ip_limit {
+    char host[64];
+    int32_t max;
+};
+
+struct conn_limits {
+    int32_t max_conns;            /* max.connections */
+    int32_t per_ip;               /* max.connections.per.ip */
+    struct ip_limit *overrides;   /* max.connections.per.ip.overrides, resolved */
+    int noverrides;
+    int64_t idle_ms;              /* connections.max.idle.ms; < 0: never */
+    int nconns;
+    bool paused;                  /* listeners stopped at max.connections */
+};
+
+static int32_t config_int(const struct broker *b, const char *key, int32_t dflt)
+{
+    const char *v = broker_config_get(b->cfg, key);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    return *end || x < 0 || x > INT32_MAX ? dflt : (int32_t)x;
+}
+
+/* Kafka's max.connections.per.ip.overrides: "host:N,host:N" where host is
+ * a name or an address (a name counts for every address it resolves to). */
+static int parse_ip_overrides(struct conn_limits *l, const char *list)
+{
+    char *copy = strdup(list ? list : "");
+    if (!copy)
+        return -1;
+    int rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item && rc == 0;
+         item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        char *colon = strrchr(item, ':');
+        char *end = NULL;
+        long n = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == item || !end || end == colon + 1 || (*end && *end != ' ') ||
+            n < 0 || n > INT32_MAX) {
+            KLOG_ERROR("Invalid value '%s' for configuration max.connections.per.ip.overrides: "
+                       "expected host:count entries", list);
+            rc = -1;
+            break;
+        }
+        *colon = 0;
+        if (item[0] == '[' && colon[-1] == ']') { /* [::1]:5 */
+            colon[-1] = 0;
+            item++;
+        }
+        struct evutil_addrinfo hints = { 0 }, *ai = NULL;
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        int g = evutil_getaddrinfo(item, NULL, &hints, &ai);
+        if (g != 0) {
+            KLOG_ERROR("max.connections.per.ip.overrides: cannot resolve %s: %s", item,
+                       evutil_gai_strerror(g));
+            rc = -1;
+            break;
+        }
+        for (struct evutil_addrinfo *a = ai; a; a = a->ai_next) {
+            char host[64] = "";
+            if (a->ai_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, host, sizeof host);
+            else if (a->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, host,
+                          sizeof host);
+            if (!host[0])
+                continue;
+            struct ip_limit *v = realloc(l->overrides, sizeof *v * (size_t)(l->noverrides + 1));
+            if (!v) {
+                rc = -1;
+                break;
+            }
+            l->overrides = v;
+            snprintf(v[l->noverrides].host, sizeof v[0].host, "%s", host);
+            v[l->noverrides++].max = (int32_t)n;
+        }
+        evutil_freeaddrinfo(ai);
+    }
+    free(copy);
+    return rc;
+}
+
+static int limits_open(struct broker *b)
+{
+    struct conn_limits *l = calloc(1, sizeof *l);
+    if (!l)
+        return -1;
+    b->limits = l;
+    l->max_conns = config_int(b, "max.connections", INT32_MAX);
+    l->per_ip = config_int(b, "max.connections.per.ip", INT32_MAX);
+    l->idle_ms = b->cfg->connections_max_idle_ms;
+    const char *ov = broker_config_get(b->cfg, "max.connections.per.ip.overrides");
+    if (parse_ip_overrides(l, ov) != 0)
+        return -1;
+    if (l->per_ip == 0 && l->noverrides == 0) {
+        /* Kafka's KafkaConfig check. */
+        KLOG_ERROR("max.connections.per.ip can be set to zero only if "
+                   "max.connections.per.ip.overrides property is set.");
+        return -1;
+    }
+    return 0;
+}
+
+static void limits_close(struct broker *b)
+{
+    if (!b->limits)
+        return;
+    free(b->limits->overrides);
+    free(b->limits);
+    b->limits = NULL;
+}
+
+static int32_t ip_limit(const struct conn_limits *l, const char *host)
+{
+    for (int i = 0; i < l->noverrides; i++)
+        if (strcmp(l->overrides[i].host, host) == 0)
+            return l->overrides[i].max;
+    return l->per_ip;
+}
+
+/* At max.connections every listener stops accepting: new clients wait in
+ * the kernel's backlog until a connection closes, as they wait in Kafka's
+ * acceptor (ConnectionQuotas.waitForConnectionSlot). */
+static void limits_update(struct broker *b)
+{
+    struct conn_limits *l = b->limits;
+    if (!l || !b->evl)
+        return;
+    bool full = l->nconns >= l->max_conns;
+    if (full == l->paused)
+        return;
+    l->paused = full;
+    for (int i = 0; i < b->nlisteners; i++) {
+        if (!b->evl[i])
+            continue;
+        if (full)
+            evconnlistener_disable(b->evl[i]);
+        else
+            evconnlistener_enable(b->evl[i]);
+    }
+    if (full)
+        KLOG_WARN("max.connections (%d) reached: not accepting until a connection closes",
+                  l->max_conns);
+    else
+        KLOG_INFO("below max.connections (%d) again: accepting", l->max_conns);
+}
+
+/* ---------------- admin writes held for the metastore ---------------- */
+
+struct awrite {
+    TAILQ_ENTRY(awrite) link;
+    struct kreq *req;             /* NULL once the client has gone */
+    bool internal, started;
+    awrite_fn start, drop;
+    void *arg;
+};
+static TAILQ_HEAD(awrite_queue, awrite) aw_queue = TAILQ_HEAD_INITIALIZER(aw_queue);
+static bool aw_pumping;
+
+static void aw_pump(void)
+{
+    if (aw_pumping)
+        return;
+    aw_pumping = true;
+    struct awrite *w;
+    /* A job that finishes inside start() (no metastore, an error) lets the
+     * next one start in this same loop rather than by recursion. */
+    while ((w = TAILQ_FIRST(&aw_queue)) && !w->started) {
+        w->started = true;
+        w->start(w, w->arg);
+    }
+    aw_pumping = false;
+}
+
+/* The connection is going: forget the request; a job that has not started
+ * is dropped altogether. */
+static void aw_cancel(struct kreq *req)
+{
+    struct awrite *w = req->pending;
+    req->pending = NULL;
+    req->cancel = NULL;
+    if (!w)
+        return;
+    w->req = NULL;
+    if (!w->started) {
+        TAILQ_REMOVE(&aw_queue, w, link);
+        if (w->drop)
+            w->drop(w, w->arg);
+        free(w);
+    }
+}
+
+void awrite_submit(struct kreq *req, awrite_fn start, awrite_fn drop, void *arg)
+{
+    struct awrite *w = calloc(1, sizeof *w);
+    if (!w) {
+        /* Out of memory: the client hears nothing and retries on timeout;
+         * closing says more. */
+        if (drop)
+            drop(NULL, arg);
+        if (req && req->conn)
+            conn_close(req->conn, "out of memory");
+        return;
+    }
+    w->req = req;
+    w->internal = req == NULL;
+    w->start = start;
+    w->drop = drop;
+    w->arg = arg;
+    if (req) {
+        req->pending = w;
+        req->cancel = aw_cancel;
+    }
+    TAILQ_INSERT_TAIL(&aw_queue, w, link);
+    aw_pump();
+}
+
+struct kreq *awrite_req(const struct awrite *w)
+{
+    return w->req;
+}
+
+struct kreq *awrite_take(struct awrite *w)
+{
+    struct kreq *req = w->req;
+    if (req) {
+        req->pending = NULL;
+        req->cancel = NULL;
+        w->req = NULL;
+    }
+    return req;
+}
+
+void awrite_done(struct awrite *w)
+{
+    TAILQ_REMOVE(&aw_queue, w, link);
+    struct kreq *req = awrite_take(w);
+    if (req && req->conn) /* a job that forgot to answer: do not leave the client hanging */
+        conn_close(req->conn, "admin request not answered");
+    free(w);
+    aw_pump();
 }
 
 static void kreq_free(struct kreq *req)
@@ -175,6 +448,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    c->last_active_ms = mono_ms();
     while (!c->closing && c->inflight < MAX_INFLIGHT) {
         /* Limits may change as authentication proceeds, so per frame. */
         int32_t max = c->b->cfg->socket_request_max_bytes;
@@ -246,7 +520,12 @@ static void free_conn(struct conn *c)
     bufferevent_free(c->bev);
     if (c->free_ev)
         event_free(c->free_ev);   /* deletes it if still pending */
+    struct broker *b = c->b;
     free(c);
+    if (b->limits) {
+        b->limits->nconns--;
+        limits_update(b);
+    }
 }
 
 static void deferred_free(evutil_socket_t fd, short what, void *arg)
@@ -272,6 +551,7 @@ static void schedule_free(struct conn *c)
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
+    c->last_active_ms = mono_ms();
     if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         schedule_free(c);
 }
@@ -281,6 +561,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
+        c->last_active_ms = mono_ms();
         tls_connected(c);
         return;
     }
@@ -321,7 +602,80 @@ void conn_close(struct conn *c, const char *why)
         schedule_free(c);
         return;
     }
+    /* A peer that stops reading must not keep the connection forever. */
+    int64_t drain = MAX_DRAIN_MS;
+    if (c->b->limits && c->b->limits->idle_ms >= 0 && c->b->limits->idle_ms < drain)
+        drain = c->b->limits->idle_ms;
+    c->close_deadline_ms = mono_ms() + drain;
     bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Idle connections (nothing in flight, no traffic for connections.max.idle.ms)
+ * are closed, as Kafka's Selector does; closing ones past their drain
+ * deadline are dropped with their output. Runs on the housekeeping tick. */
+static void conns_sweep(struct broker *b)
+{
+    const struct conn_limits *l = b->limits;
+    int64_t now = mono_ms();
+    struct conn *c, *next;
+    for (c = TAILQ_FIRST(&b->conns); c; c = next) {
+        next = TAILQ_NEXT(c, link);
+        if (c->closing) {
+            if (c->close_deadline_ms && now >= c->close_deadline_ms && !c->free_ev) {
+                KLOG_INFO("%s: closing connection: %zu bytes not taken by the peer in time, "
+                          "dropped", c->peer, evbuffer_get_length(bufferevent_get_output(c->bev)));
+                schedule_free(c);
+            }
+            continue;
+        }
+        if (l && l->idle_ms >= 0 && c->inflight == 0 && now - c->last_active_ms >= l->idle_ms) {
+            char why[96];
+            snprintf(why, sizeof why, "idle for more than connections.max.idle.ms (%lld ms)",
+                     (long long)l->idle_ms);
+            conn_close(c, why);
+        }
+    }
+}
+
+struct conn *conn_new(struct broker *b, const struct blistener *lst, struct bufferevent *bev,
+                      const char *host, int port)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    c->b = b;
+    c->lst = lst;
+    TAILQ_INIT(&c->q);
+    snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
+    if (lst->sasl && sasl_conn_new(c) != 0) {
+        bufferevent_free(bev);
+        free(c);
+        return NULL;
+    }
+    snprintf(c->host, sizeof c->host, "%s", host);
+    snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+    c->bev = bev;
+    c->last_active_ms = mono_ms();
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    TAILQ_INSERT_TAIL(&b->conns, c, link);
+    b->conns_total++;
+    if (b->limits) {
+        b->limits->nconns++;
+        limits_update(b);
+    }
+    return c;
+}
+
+static int conns_from(const struct broker *b, const char *host)
+{
+    int n = 0;
+    const struct conn *c;
+    TAILQ_FOREACH(c, &b->conns, link)
+        n += strcmp(c->host, host) == 0;
+    return n;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -331,20 +685,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct broker *b = lst->b;
     (void)l;
     (void)socklen;
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c) {
-        evutil_closesocket(fd);
-        return;
-    }
-    c->b = b;
-    c->lst = lst;
-    TAILQ_INIT(&c->q);
-    snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
-    if (lst->sasl && sasl_conn_new(c) != 0) {
-        evutil_closesocket(fd);
-        free(c);
-        return;
-    }
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {
@@ -356,22 +696,28 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
         inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
         port = ntohs(s6->sin6_port);
     }
-    snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+    if (b->limits) {
+        int32_t max = ip_limit(b->limits, host);
+        if (conns_from(b, host) >= max) {
+            /* Kafka: TooManyConnectionsException, the new socket is closed. */
+            KLOG_INFO("Rejected connection from %s:%d on listener %s, address already has the "
+                      "configured maximum of %d connections.", host, port, lst->name, max);
+            evutil_closesocket(fd);
+            return;
+        }
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = lst->ssl_ctx ? tls_bufferevent(b->base, lst, fd)
-                          : bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
+    struct bufferevent *bev = lst->ssl_ctx ? tls_bufferevent(b->base, lst, fd)
+                                           : bufferevent_socket_new(b->base, fd,
+                                                                    BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
         evutil_closesocket(fd);
-        sasl_conn_free(c);
-        free(c);
         return;
     }
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    TAILQ_INSERT_TAIL(&b->conns, c, link);
-    b->conns_total++;
-    KLOG_DEBUG("%s: accepted on %s", c->peer, lst->name);
+    struct conn *c = conn_new(b, lst, bev, host, port);
+    if (c)
+        KLOG_DEBUG("%s: accepted on %s", c->peer, lst->name);
 }
 
 static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
@@ -380,6 +726,7 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     topics_housekeeping(b->topics, now_ms());
+    conns_sweep(b);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -422,6 +769,8 @@ static int listen_one(struct broker *b, struct blistener *l, int i)
 int broker_start(struct broker *b)
 {
     TAILQ_INIT(&b->conns);
+    if (limits_open(b) != 0)
+        return -1;
     b->evl = calloc((size_t)b->nlisteners, sizeof *b->evl);
     if (!b->evl)
         return -1;
@@ -458,4 +807,6 @@ void broker_stop(struct broker *b)
         event_free(b->sigint);
     if (b->sigterm)
         event_free(b->sigterm);
+    b->housekeeping = b->sigint = b->sigterm = NULL;
+    limits_close(b);
 }

@@ -204,6 +204,7 @@ static void effective_log_config(const struct topics *ts, struct topic *t)
     l->flush_interval_ms = cfg_long(t, "flush.ms", c->log_flush_interval_ms);
     l->index_interval_bytes = (int32_t)cfg_long(t, "index.interval.bytes", c->log_index_interval_bytes);
     l->max_message_bytes = (int32_t)cfg_long(t, "max.message.bytes", c->message_max_bytes);
+    l->index_max_bytes = (int32_t)cfg_long(t, "segment.index.bytes", c->log_index_size_max_bytes);
 }
 
 bool topic_name_valid(struct kstr name)
@@ -228,16 +229,19 @@ static void part_dir(const struct topics *ts, const struct topic *t, int32_t p,
     snprintf(buf, n, "%s/%s-%d", ts->dir, t->name, p);
 }
 
-static void topic_free(struct topic *t, bool delete_data)
+/* Returns the number of partition logs that were not closed cleanly
+ * (offline after a storage failure: acknowledged records may be lost). */
+static int topic_free(struct topic *t, bool delete_data)
 {
+    int failed = 0;
     for (int32_t i = 0; i < t->nparts; i++) {
         pstate_free(t->parts[i].producers);
         if (!t->parts[i].log)
             continue;
         if (delete_data)
             plog_delete(t->parts[i].log);
-        else
-            plog_close(t->parts[i].log);
+        else if (plog_close(t->parts[i].log) != 0)
+            failed++;
     }
     for (int i = 0; i < t->nconfigs; i++) {
         free(t->configs[i].name);
@@ -247,6 +251,7 @@ static void topic_free(struct topic *t, bool delete_data)
     free(t->parts);
     free(t->name);
     free(t);
+    return failed;
 }
 
 /* plog_scan callback: replay one batch header into the producer state. */
@@ -394,9 +399,26 @@ static int topics_load(struct topics *ts)
     return rc;
 }
 
+/* A partition log went offline (a failed fsync: log.c). Kafka takes the
+ * whole log dir offline and, with no other dir, halts; kavka keeps serving
+ * the other partitions unless the log dir itself no longer takes a durable
+ * write, and then exits non-zero at once: nothing it would still do there
+ * could be made durable. */
+static void partition_offline(const char *dir, int err, void *arg)
+{
+    struct topics *ts = arg;
+    (void)err;
+    if (ts->dir && fio_probe_dir(ts->dir) != 0) {
+        KLOG_ERROR("log dir %s is unusable (%s, after %s went offline): exiting", ts->dir,
+                   strerror(errno), dir);
+        exit(1);
+    }
+}
+
 int topics_open(struct topics *ts, const struct broker_config *cfg)
 {
     memset(ts, 0, sizeof *ts);
+    plog_set_offline_hook(partition_offline, ts);
     ts->cfg = cfg;
     ts->dir = strdup(cfg->log_dirs);
     if (mkdir(ts->dir, 0755) != 0 && errno != EEXIST) {
@@ -409,13 +431,16 @@ int topics_open(struct topics *ts, const struct broker_config *cfg)
     return 0;
 }
 
-void topics_close(struct topics *ts)
+int topics_close(struct topics *ts)
 {
+    int failed = 0;
     for (int i = 0; i < ts->n; i++)
-        topic_free(ts->v[i], false);
+        failed += topic_free(ts->v[i], false);
     free(ts->v);
     free(ts->dir);
     memset(ts, 0, sizeof *ts);
+    plog_set_offline_hook(NULL, NULL);
+    return failed;
 }
 
 struct topic *topics_find(struct topics *ts, struct kstr name)
@@ -604,10 +629,11 @@ static void tconfigs_free(struct tconfig *v, int n)
     free(v);
 }
 
-int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n)
+static int set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n,
+                       bool mirror)
 {
     char err[128];
-    int w = topics_check_writable(ts, err, sizeof err);
+    int w = mirror ? topics_check_writable(ts, err, sizeof err) : KERR_NONE;
     if (w)
         return w;
     struct tconfig *nv = calloc((size_t)n + 1, sizeof *nv);
@@ -635,8 +661,20 @@ int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig 
     tconfigs_free(old, nold);
     topic_apply_config(ts, t);
     KLOG_INFO("topic %s: %d config override(s) now", t->name, n);
-    topics_notify(ts, t, TOPIC_CONFIG_CHANGED);
+    if (mirror)
+        topics_notify(ts, t, TOPIC_CONFIG_CHANGED);
     return KERR_NONE;
+}
+
+int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n)
+{
+    return set_configs(ts, t, cfgs, n, true);
+}
+
+int topics_set_configs_stored(struct topics *ts, struct topic *t, const struct tconfig *cfgs,
+                              int n)
+{
+    return set_configs(ts, t, cfgs, n, false);
 }
 
 int topics_add_partitions(struct topics *ts, struct topic *t, int32_t count, char *err,

@@ -66,7 +66,9 @@ int topics_check_writable(const struct topics *ts, char *err, size_t errlen);
 void topics_notify(struct topics *ts, const struct topic *t, enum topic_change what);
 
 int topics_open(struct topics *ts, const struct broker_config *cfg);
-void topics_close(struct topics *ts);
+/* Close every partition log; returns how many were not closed cleanly
+ * (offline after a storage failure), for the broker's exit status. */
+int topics_close(struct topics *ts);
 
 struct topic *topics_find(struct topics *ts, struct kstr name);
 struct topic *topics_find_id(struct topics *ts, const uint8_t id[16]);
@@ -104,6 +106,11 @@ int topics_delete(struct topics *ts, struct topic *t);
 /* Replace a topic's overrides (already validated with topic_config_check),
  * persist them and apply them to its partitions. Returns a Kafka error. */
 int topics_set_configs(struct topics *ts, struct topic *t, const struct tconfig *cfgs, int n);
+/* The same for overrides the metastore already has (/config/topics/<t>,
+ * written and confirmed by admin_configs.c): written to the local file and
+ * applied, without the mirror hook. */
+int topics_set_configs_stored(struct topics *ts, struct topic *t, const struct tconfig *cfgs,
+                              int n);
 
 /* Re-derive every topic's log settings after broker defaults changed. */
 void topics_reconfigure(struct topics *ts);

@@ -36,6 +36,8 @@ struct zk_host {
     int port;
 };
 
+#define ZK_MAX_LISTENERS 8
+
 struct zk {
     struct event_base *base;
     struct zk_host *hosts;
@@ -46,6 +48,10 @@ struct zk {
     bool set_acl;
     zk_state_fn on_state;
     void *arg;
+    struct {
+        zk_state_fn fn;
+        void *arg;
+    } listeners[ZK_MAX_LISTENERS];  /* more state callbacks (zk_add_state_listener) */
 
     struct bufferevent *bev;
     enum zk_state state;
@@ -118,6 +124,27 @@ static void set_state(struct zk *zk, enum zk_state st, bool new_session)
     zk->state = st;
     if (zk->on_state)
         zk->on_state(zk, st, new_session, zk->arg);
+    for (int i = 0; i < ZK_MAX_LISTENERS; i++)
+        if (zk->listeners[i].fn)
+            zk->listeners[i].fn(zk, st, new_session, zk->listeners[i].arg);
+}
+
+int zk_add_state_listener(struct zk *zk, zk_state_fn fn, void *arg)
+{
+    for (int i = 0; i < ZK_MAX_LISTENERS; i++)
+        if (!zk->listeners[i].fn) {
+            zk->listeners[i].fn = fn;
+            zk->listeners[i].arg = arg;
+            return 0;
+        }
+    return -1;
+}
+
+void zk_remove_state_listener(struct zk *zk, zk_state_fn fn, void *arg)
+{
+    for (int i = 0; i < ZK_MAX_LISTENERS; i++)
+        if (zk->listeners[i].fn == fn && zk->listeners[i].arg == arg)
+            zk->listeners[i].fn = NULL;
 }
 
 /* Every pending request fails: their answers will never come. */
@@ -318,6 +345,67 @@ int zk_set_data(struct zk *zk, const char *path, const void *data, int32_t len,
     jw_buffer(&w, data, data ? len : -1);
     kw_i32(&w, version);
     return finish(zk, q, &w);
+}
+
+/* setData, falling back to create when the node is missing, and to setData
+ * again when a racing create won: the callback hears the last reply. */
+struct upsert {
+    struct zk *zk;
+    char *path;
+    uint8_t *data;
+    int32_t len;
+    int tries;
+    zk_reply_fn cb;
+    void *arg;
+};
+
+static int upsert_send(struct upsert *u);
+
+static void upsert_reply(struct zk *zk, int rc, struct kr *body, void *arg)
+{
+    struct upsert *u = arg;
+    if ((rc == ZNONODE || rc == ZNODEEXISTS) && u->tries < 4) {
+        if (upsert_send(u) == 0)
+            return;
+        rc = ZCONNECTIONLOSS;      /* the link went between two replies */
+        body = NULL;
+    }
+    if (u->cb)
+        u->cb(zk, rc, body, u->arg);
+    explicit_bzero(u->data, (size_t)(u->len > 0 ? u->len : 0)); /* credentials, at times */
+    free(u->path);
+    free(u->data);
+    free(u);
+}
+
+static int upsert_send(struct upsert *u)
+{
+    if (u->tries++ % 2 == 0)
+        return zk_set_data(u->zk, u->path, u->data, u->len, -1, upsert_reply, u);
+    return zk_create(u->zk, u->path, u->data, u->len, ZMODE_PERSISTENT, upsert_reply, u);
+}
+
+int zk_upsert(struct zk *zk, const char *path, const void *data, int32_t len, zk_reply_fn cb,
+              void *arg)
+{
+    struct upsert *u = calloc(1, sizeof *u);
+    if (!u)
+        return -1;
+    u->zk = zk;
+    u->len = data ? len : 0;
+    u->path = strdup(path);
+    u->data = malloc(u->len > 0 ? (size_t)u->len : 1);
+    u->cb = cb;
+    u->arg = arg;
+    if (u->path && u->data && u->len > 0)
+        memcpy(u->data, data, (size_t)u->len);
+    if (!u->path || !u->data || upsert_send(u) != 0) {
+        free(u->path);
+        free(u->data);
+        free(u);
+        return -1;
+    }
+    return 0;
 }
 
 static void send_ping(evutil_socket_t fd, short what, void *arg)
@@ -616,6 +704,10 @@ void zk_free(struct zk *zk)
     }
     if (zk->bev)
         bufferevent_free(zk->bev);
+    /* The callbacks below may try to send (a chained write): with no link
+     * and no session every request is refused at once. */
+    zk->bev = NULL;
+    zk->state = ZK_DISCONNECTED;
     fail_pending(zk, ZCONNECTIONLOSS);
     if (zk->ping_ev)
         event_free(zk->ping_ev);

@@ -7,7 +7,8 @@
  * requests answered in order through callbacks, and SASL DIGEST-MD5 with the
  * JAAS `Client` section's username/password when one is given.
  *
- * Connection loss fails the requests in flight with ZCONNECTIONLOSS and
+ * Connection loss fails the requests in flight with ZCONNECTIONLOSS (their
+ * outcome is unknown: the server may have applied them) and
  * reconnects (next host, same session) after a short delay; if the server
  * says the session is gone, the state callback hears ZK_EXPIRED and the
  * client starts a new session by itself (ephemeral nodes must then be made
@@ -67,6 +68,17 @@ int zk_set_data(struct zk *zk, const char *path, const void *data, int32_t len,
                 int32_t version, zk_reply_fn cb, void *arg);
 int zk_get_children(struct zk *zk, const char *path, zk_reply_fn cb, void *arg);
 int zk_exists(struct zk *zk, const char *path, zk_reply_fn cb, void *arg);
+/* setData (any version), create (persistent, the node's default ACL) when
+ * the node is missing, setData again when a racing create got there first;
+ * cb hears the final rc. Used by writes a client waits for (ACLs, SCRAM
+ * credentials, topic configs): ZOK means the metastore has the data. */
+int zk_upsert(struct zk *zk, const char *path, const void *data, int32_t len, zk_reply_fn cb,
+              void *arg);
+
+/* More state callbacks besides zk_new's (the stores that resynchronise
+ * after a write with an unknown outcome). -1 when all slots are taken. */
+int zk_add_state_listener(struct zk *zk, zk_state_fn fn, void *arg);
+void zk_remove_state_listener(struct zk *zk, zk_state_fn fn, void *arg);
 
 /*
  * Synchronous use (start-up only, never from a callback): run the event

@@ -12,10 +12,29 @@
 #include <string.h>
 #include <unistd.h>
 
+fio_fault_fn fio_fault_hook;
+
+/* The test hook's verdict: 0, or the errno to fail with (see fileio.h). */
+static int fault(enum fio_op op, int fd, const char *path, size_t *len)
+{
+    size_t dummy = 0;
+    return fio_fault_hook ? fio_fault_hook(op, fd, path, len ? len : &dummy) : 0;
+}
+
 int fio_write_full(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
+        size_t part = len;
+        int fe = fault(FIO_OP_WRITE, fd, NULL, &part);
+        if (fe) {
+            if (part > 0 && part < len) {
+                ssize_t k = write(fd, p, part);  /* the injected partial write */
+                (void)k;
+            }
+            errno = fe;
+            return -1;
+        }
         ssize_t k = write(fd, p, len);
         if (k < 0 && errno == EINTR)
             continue;
@@ -36,14 +55,26 @@ int fio_append(int fd, off_t at, const void *buf, size_t len)
     const char *p = buf;
     size_t done = 0;
     while (done < len) {
-        ssize_t k = pwrite(fd, p + done, len - done, at + (off_t)done);
+        size_t part = len - done;
+        int fe = fault(FIO_OP_WRITE, fd, NULL, &part);
+        ssize_t k;
+        if (fe) {
+            if (part > 0 && part < len - done) {
+                k = pwrite(fd, p + done, part, at + (off_t)done);  /* injected partial write */
+                (void)k;
+            }
+            errno = fe;
+            k = -1;
+        } else {
+            k = pwrite(fd, p + done, len - done, at + (off_t)done);
+        }
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
             int e = k < 0 ? errno : ENOSPC;
             /* Cut the torn part off now: the next append goes to `at`, and a
              * reader or a restart must never find half a record there. */
-            int rc = ftruncate(fd, at) == 0 ? -1 : FIO_TORN;
+            int rc = fio_truncate(fd, at) == 0 ? -1 : FIO_TORN;
             errno = e;
             return rc;
         }
@@ -71,16 +102,45 @@ ssize_t fio_pread_full(int fd, void *buf, size_t len, off_t off)
 
 int fio_datasync(int fd)
 {
+    int fe = fault(FIO_OP_SYNC, fd, NULL, NULL);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     return fdatasync(fd);  /* once: see fileio.h on why never twice */
 }
 
 int fio_fsync(int fd)
 {
+    int fe = fault(FIO_OP_SYNC, fd, NULL, NULL);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     return fsync(fd);
+}
+
+int fio_truncate(int fd, off_t size)
+{
+    int fe = fault(FIO_OP_TRUNCATE, fd, NULL, NULL);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
+    int rc;
+    do
+        rc = ftruncate(fd, size);
+    while (rc != 0 && errno == EINTR);
+    return rc;
 }
 
 int fio_sync_dir(const char *dir)
 {
+    int fe = fault(FIO_OP_SYNC, -1, dir, NULL);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -133,7 +193,7 @@ int fio_replace(const char *path, const void *data, size_t len, int mode)
     } else {
         e = errno;
     }
-    if (rc == 0 && rename(tmp, path) != 0) {
+    if (rc == 0 && fio_rename(tmp, path) != 0) {
         rc = -1;
         e = errno;
     }
@@ -161,6 +221,38 @@ int fio_replace_json(const char *path, struct json_t *root, int mode)
     int rc = fio_replace(path, text, strlen(text), mode);
     int e = errno;
     free(text);
+    errno = e;
+    return rc;
+}
+
+int fio_probe_dir(const char *dir)
+{
+    size_t dl = strlen(dir);
+    char *path = malloc(dl + 32);
+    if (!path) {
+        errno = ENOMEM;
+        return -1;
+    }
+    snprintf(path, dl + 32, "%s/.kavka-probe-%ld", dir, (long)getpid());
+    int rc = -1, e = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        if (fio_write_full(fd, "probe\n", 6) == 0 && fio_fsync(fd) == 0)
+            rc = 0;
+        e = errno;
+        close(fd);
+        if (unlink(path) != 0 && rc == 0) {
+            rc = -1;
+            e = errno;
+        }
+        if (rc == 0 && fio_sync_dir(dir) != 0) {
+            rc = -1;
+            e = errno;
+        }
+    } else {
+        e = errno;
+    }
+    free(path);
     errno = e;
     return rc;
 }
@@ -221,4 +313,16 @@ ssize_t fio_list_numbered(const char *dir, const char *prefix, const char *suffi
         qsort(v, n, sizeof *v, cmp_u64);
     *out = v;
     return (ssize_t)n;
+}
+
+/* Added for the metastore's snapshot writer (it streams the file itself, so
+ * it cannot use fio_replace, but its rename goes through the hook too). */
+int fio_rename(const char *from, const char *to)
+{
+    int fe = fault(FIO_OP_RENAME, -1, to, NULL);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
+    return rename(from, to);
 }

@@ -66,6 +66,33 @@ int fio_replace_json(const char *path, struct json_t *root, int mode) FIO_WARN;
 ssize_t fio_list_numbered(const char *dir, const char *prefix, const char *suffix, int base,
                           uint64_t **out) FIO_WARN;
 
+/* ftruncate, retried on EINTR (the cut-back of a failed write). */
+int fio_truncate(int fd, off_t size) FIO_WARN;
+
+/* Is dir still usable for writing?  Creates, writes, fsyncs and removes a
+ * small probe file in it and fsyncs the directory: 0 if all of that worked.
+ * How the broker tells one partition's failure from a dead log dir. */
+int fio_probe_dir(const char *dir) FIO_WARN;
+
+/*
+ * Fault injection for unit tests (no LD_PRELOAD needed): when set, the hook
+ * is asked before every write (FIO_OP_WRITE, *len = the bytes about to be
+ * written), fsync/fdatasync (FIO_OP_SYNC, of a file or, with fd -1 and path
+ * set, of a directory), rename (FIO_OP_RENAME, path = the target) and
+ * truncate (FIO_OP_TRUNCATE) this layer makes.  fd is the file's descriptor
+ * (-1 if none), path its name when known (NULL otherwise: tests can read
+ * /proc/self/fd).  Returning 0 lets the call go on; returning an errno value
+ * fails it with that errno, after writing only *len bytes if the hook
+ * lowered it (a partial write).  NULL (the default) costs one branch.
+ */
+enum fio_op { FIO_OP_WRITE, FIO_OP_SYNC, FIO_OP_RENAME, FIO_OP_TRUNCATE };
+typedef int (*fio_fault_fn)(enum fio_op op, int fd, const char *path, size_t *len);
+extern fio_fault_fn fio_fault_hook;
+
+/* rename(2) through this layer (and its fault hook); the caller fsyncs the
+ * directory. */
+int fio_rename(const char *from, const char *to) FIO_WARN;
+
 /* Old names, kept for the callers that replace small files. */
 #define fsync_dir fio_sync_dir
 #define atomic_write_file fio_replace

@@ -299,6 +299,8 @@ const char *zk_err_name(int err)
     case ZOK: return "OK";
     case ZSYSTEMERROR: return "SYSTEMERROR";
     case ZRUNTIMEINCONSISTENCY: return "RUNTIMEINCONSISTENCY";
+    case ZCONNECTIONLOSS: return "CONNECTIONLOSS";
+    case ZOPERATIONTIMEOUT: return "OPERATIONTIMEOUT";
     case ZMARSHALLINGERROR: return "MARSHALLINGERROR";
     case ZUNIMPLEMENTED: return "UNIMPLEMENTED";
     case ZBADARGUMENTS: return "BADARGUMENTS";

@@ -284,7 +284,9 @@ uint8_t *kw_reserve(struct kw *w, size_t n)
 {
     if (w->err)
         return NULL;
-    if (w->cap - w->len < n) {
+    /* A writer with no buffer yet gets one even for n == 0: NULL + 0 is
+     * undefined (found by fuzz_sasl: an empty bare SASL token answer). */
+    if (!w->buf || w->cap - w->len < n) {
         size_t cap = w->cap ? w->cap : 256;
         while (cap - w->len < n)
             cap *= 2;

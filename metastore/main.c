@@ -2,7 +2,8 @@
  * main.c — `kavka-metastore [zoo.cfg]`, like `zkServer.sh start-foreground`:
  * configuration from the file and ZOOKEEPER_* variables, recovery, then the
  * event loop until SIGTERM/SIGINT, after which the txn log is synced and the
- * process exits 0.
+ * process exits 0 — or 1 when it stopped on a fatal error (a failed txn log
+ * write or fdatasync) or the final sync failed.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "klog.h"
 #include "server.h"
 
@@ -25,7 +27,13 @@ static void usage(void)
 
 static int make_dir(const char *dir)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0755) == 0) {
+        /* Its entry must be durable before anything in it can be. */
+        if (fio_sync_parent(dir) != 0) {
+            KLOG_ERROR("cannot fsync the directory holding %s: %s", dir, strerror(errno));
+            return -1;
+        }
+    } else if (errno != EEXIST) {
         KLOG_ERROR("cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
@@ -56,10 +64,16 @@ int main(int argc, char **argv)
         return 1;
     }
     event_base_dispatch(base);
-    ms_server_shutdown(&srv);
+    int rc = ms_server_shutdown(&srv);
     ms_server_free(&srv);
     event_base_free(base);
     ms_config_free(&cfg);
+    if (rc != 0) {
+        /* Fail-stop (docs/metastore.md, "Failure model"): the held replies
+         * were not sent; recovery at the next start decides what is durable. */
+        KLOG_ERROR("kavka-metastore stopped after a fatal error");
+        return 1;
+    }
     KLOG_INFO("kavka-metastore stopped");
     return 0;
 }

@@ -13,9 +13,12 @@
 #include <inttypes.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "klog.h"
@@ -36,6 +39,19 @@ int64_t ms_now_mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ms_fatal(struct ms_server *s, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    KLOG_ERROR("fatal: %s; stopping without acknowledging the %" PRIu64
+               " txns that are not on disk", why, s->log.appended - s->log.durable);
+    s->fatal = true;
+    event_base_loopbreak(s->base);
 }
 
 static void schedule_flush(struct ms_server *s)
@@ -102,6 +118,8 @@ void ms_conn_send(struct ms_conn *c, const uint8_t *p, size_t n)
     struct ms_server *s = c->srv;
     uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
     uint64_t seq = s->log.appended;
+    if (s->fatal)
+        return;  /* stopping: nothing more leaves */
     c->sent++;
     s->packets_sent++;
     if (!c->outq && seq <= s->log.durable) {
@@ -160,6 +178,8 @@ void ms_notify(struct ms_conn *c, int type, const char *path, int64_t zxid)
 /* Move replies whose txns are durable to the sockets; reap closed conns. */
 static void release_replies(struct ms_server *s)
 {
+    if (s->fatal)
+        return;
     struct ms_conn *c = s->conns;
     while (c) {
         struct ms_conn *next = c->next;
@@ -243,7 +263,15 @@ int ms_commit_at(struct ms_server *s, int64_t session, int32_t cxid, int32_t typ
         /* A failed write still takes a zxid, as in ZooKeeper. */
         h.type = ZOP_ERROR;
         if (append_txn(s, &h, NULL, rc, &t) != ZOK) {
-            KLOG_ERROR("cannot apply an error txn; out of memory?");
+            /* The zxid is taken but cannot be logged: the log would have a
+             * gap, so nothing after this may be acknowledged. */
+            kw_free(&t);
+            tree_clear_events(&s->db.tree);
+            ms_fatal(s, "cannot build the ERROR txn for zxid 0x%" PRIx64 " (out of memory)",
+                     (uint64_t)h.zxid);
+            if (zxid_out)
+                *zxid_out = h.zxid;
+            return rc;
         }
     }
     txnlog_append(&s->log, t.buf, t.len);
@@ -536,14 +564,79 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 /* ---------------- timers ---------------- */
 
+static void run_purge(struct ms_server *s)
+{
+    s->purge_due = false;
+    int n = snapshot_purge(s->cfg->data_dir, s->cfg->data_log_dir, s->cfg->snap_retain_count);
+    KLOG_INFO("autopurge: removed %d files", n < 0 ? 0 : n);
+}
+
+/* Reap the snapshot child if it has finished (or wait for it). */
+static void snapshot_reap(struct ms_server *s, bool wait)
+{
+    if (s->snap_pid <= 0)
+        return;
+    int st;
+    pid_t r;
+    do
+        r = waitpid(s->snap_pid, &st, wait ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return;
+    const char *dir = s->cfg->data_dir;
+    int64_t ms = ms_now_mono() - s->snap_started;
+    s->snap_pid = 0;
+    s->snap_busy_logged = false;
+    if (r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        KLOG_INFO("snapshot: wrote %s/snapshot.%016" PRIx64 " in %" PRId64 " ms", dir,
+                  (uint64_t)s->snap_zxid, ms);
+        /* Old files go only once the new snapshot is durable. */
+        if (s->cfg->purge_interval_hours > 0 || s->purge_due)
+            run_purge(s);
+        return;
+    }
+    if (r < 0)
+        KLOG_ERROR("snapshot: waiting for the child writing snapshot.%016" PRIx64 ": %s",
+                   (uint64_t)s->snap_zxid, strerror(errno));
+    else if (WIFEXITED(st))
+        KLOG_ERROR("snapshot: writing %s/snapshot.%016" PRIx64 " failed: %s; the log holds "
+                   "everything, next try after snapCount more txns", dir,
+                   (uint64_t)s->snap_zxid, strerror(WEXITSTATUS(st)));
+    else
+        KLOG_ERROR("snapshot: the child writing %s/snapshot.%016" PRIx64 " died of signal %d; "
+                   "the log holds everything, next try after snapCount more txns", dir,
+                   (uint64_t)s->snap_zxid, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    snapshot_discard_temp(dir, s->snap_zxid);
+}
+
+/* Every snapCount txns: roll the log to a new file, then fork a child that
+ * writes the tree as of now, the zxid the new file starts after. */
 static void maybe_snapshot(struct ms_server *s)
 {
     if ((long)s->log.since_snap < s->cfg->snap_count)
         return;
-    if (snapshot_write(&s->db, s->cfg->data_dir) != 0)
-        return;  /* logged; the log keeps everything, try again later */
-    if (txnlog_roll(&s->log, s->db.last_zxid + 1) != 0)
-        KLOG_ERROR("rolling the txn log: %s", strerror(errno));
+    if (s->snap_pid > 0) {
+        if (!s->snap_busy_logged)
+            KLOG_WARN("snapshot: snapshot.%016" PRIx64 " is still being written; the next "
+                      "one starts when it is done", (uint64_t)s->snap_zxid);
+        s->snap_busy_logged = true;
+        return;
+    }
+    if (txnlog_roll(&s->log, s->db.last_zxid + 1) != 0) {
+        ms_fatal(s, "rolling the txn log to log.%016" PRIx64 ": %s",
+                 (uint64_t)(s->db.last_zxid + 1), strerror(errno));
+        return;
+    }
+    pid_t pid = snapshot_start(&s->db, s->cfg->data_dir);
+    if (pid < 0) {
+        KLOG_ERROR("snapshot: fork: %s; next try after snapCount more txns", strerror(errno));
+        return;
+    }
+    s->snap_pid = pid;
+    s->snap_zxid = s->db.last_zxid;
+    s->snap_started = ms_now_mono();
+    KLOG_DEBUG("snapshot: child %d writes snapshot.%016" PRIx64, (int)pid,
+               (uint64_t)s->snap_zxid);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -552,10 +645,12 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct ms_server *s = arg;
     s->flush_pending = false;
+    if (s->fatal)
+        return;
     if (txnlog_sync(&s->log) != 0) {
-        /* Nothing can be acknowledged any more; ZooKeeper stops too. */
-        KLOG_ERROR("txn log write failed: %s; shutting down", strerror(errno));
-        event_base_loopbreak(s->base);
+        /* What this sync covered may be lost (a failed fdatasync is never
+         * retried, fileio.h): its replies are never released. */
+        ms_fatal(s, "txn log %s failed: %s", s->log.fail_op, strerror(errno));
         return;
     }
     release_replies(s);
@@ -567,6 +662,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct ms_server *s = arg;
+    snapshot_reap(s, false);  /* backstop for a missed SIGCHLD */
     int64_t now = ms_now_mono();
     for (;;) {
         struct ms_session *victim = NULL;
@@ -643,8 +739,17 @@ static void purge_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct ms_server *s = arg;
-    int n = snapshot_purge(s->cfg->data_dir, s->cfg->data_log_dir, s->cfg->snap_retain_count);
-    KLOG_INFO("autopurge: removed %d files", n < 0 ? 0 : n);
+    if (s->snap_pid > 0)
+        s->purge_due = true;  /* after the child is reaped */
+    else
+        run_purge(s);
+}
+
+static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    snapshot_reap(arg, false);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -734,7 +839,9 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
         KLOG_ERROR("cannot recover the database from %s / %s", cfg->data_dir, cfg->data_log_dir);
         return -1;
     }
-    /* Like ZooKeeper: a snapshot of the recovered state, then a new log. */
+    /* Like ZooKeeper: a snapshot of the recovered state, then a new log
+     * (before the port is open, so written here, not by a child). */
+    snapshot_remove_temps(cfg->data_dir);
     if (snapshot_write(&s->db, cfg->data_dir) != 0)
         return -1;
     if (txnlog_open(&s->log, cfg->data_log_dir, s->db.last_zxid + 1) != 0) {
@@ -768,34 +875,48 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
         s->ev_purge = add_timer(s, purge_cb, (int64_t)cfg->purge_interval_hours * 3600 * 1000);
     s->ev_sigterm = evsignal_new(base, SIGTERM, signal_cb, s);
     s->ev_sigint = evsignal_new(base, SIGINT, signal_cb, s);
+    s->ev_sigchld = evsignal_new(base, SIGCHLD, sigchld_cb, s);
     if (s->ev_sigterm)
         event_add(s->ev_sigterm, NULL);
     if (s->ev_sigint)
         event_add(s->ev_sigint, NULL);
+    if (s->ev_sigchld)
+        event_add(s->ev_sigchld, NULL);
     signal(SIGPIPE, SIG_IGN);
     KLOG_INFO("kavka-metastore listening on port %d (zxid 0x%" PRIx64 ", %zu znodes, %d sessions)",
               s->port, (uint64_t)s->db.last_zxid, s->db.tree.count, s->db.nsessions);
     return 0;
 }
 
-void ms_server_shutdown(struct ms_server *s)
+int ms_server_shutdown(struct ms_server *s)
 {
-    if (s->log.fd >= 0 && txnlog_sync(&s->log) != 0)
-        KLOG_ERROR("final txn log sync failed: %s", strerror(errno));
+    if (!s->fatal && s->log.fd >= 0 && txnlog_sync(&s->log) != 0)
+        ms_fatal(s, "final txn log %s failed: %s", s->log.fail_op, strerror(errno));
     if (s->listener) {
         evconnlistener_free(s->listener);
         s->listener = NULL;
     }
-    /* Queued replies whose txns are now durable go out best-effort. */
+    if (s->snap_pid > 0) {
+        /* Not worth waiting for: the log holds everything it would have. */
+        KLOG_INFO("stopping the child writing snapshot.%016" PRIx64, (uint64_t)s->snap_zxid);
+        kill(s->snap_pid, SIGKILL);
+        while (waitpid(s->snap_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        s->snap_pid = 0;
+        snapshot_discard_temp(s->cfg->data_dir, s->snap_zxid);
+    }
+    /* Queued replies whose txns are durable go out best-effort; after a
+     * fatal error none does (release_replies checks). */
     release_replies(s);
     while (s->conns)
         conn_free(s->conns);
+    return s->fatal ? -1 : 0;
 }
 
 void ms_server_free(struct ms_server *s)
 {
     struct event *evs[] = { s->ev_flush, s->ev_tick, s->ev_container, s->ev_purge,
-                            s->ev_sigterm, s->ev_sigint };
+                            s->ev_sigterm, s->ev_sigint, s->ev_sigchld };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);

@@ -13,6 +13,16 @@
  * Group commit: writes processed during one pass of the event loop append
  * to the log buffer; a low-priority event runs after every socket event of
  * that pass, writes the buffer, fsyncs once and releases the replies.
+ *
+ * Fail-stop: when that write or fdatasync fails (or anything else leaves the
+ * in-memory state ahead of what the log can hold), ms_fatal() stops the loop
+ * and the process exits non-zero without releasing a single held reply: the
+ * clients of those txns see their connection drop, never a success.
+ *
+ * Snapshots are written by a forked child (snapshot_start) every snapCount
+ * txns, right after the log is rolled; the loop keeps serving meanwhile. The
+ * child is reaped on SIGCHLD (and by the tick as a backstop); only after a
+ * successful one are old files purged.
  */
 #ifndef KAVKA_MS_SERVER_H
 #define KAVKA_MS_SERVER_H
@@ -20,6 +30,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "acl.h"
 #include "config.h"
@@ -74,8 +85,14 @@ struct ms_server {
     struct ms_conn *conns;
     int nconns;
     struct event *ev_flush, *ev_tick, *ev_container, *ev_purge;
-    struct event *ev_sigterm, *ev_sigint;
+    struct event *ev_sigterm, *ev_sigint, *ev_sigchld;
     bool flush_pending;
+    bool fatal;               /* fail-stop: nothing more is acknowledged */
+    pid_t snap_pid;           /* snapshot child, 0 when none */
+    int64_t snap_zxid;        /* the zxid it writes */
+    int64_t snap_started;     /* monotonic ms */
+    bool snap_busy_logged;
+    bool purge_due;           /* autopurge waits for the snapshot child */
     int64_t next_session_id;
     uint64_t packets_recv, packets_sent;
     int64_t start_time;
@@ -86,9 +103,11 @@ struct ms_server {
 /* Set up: recover the db from disk, open a new log file, bind the port.
  * Returns 0 or -1 (logged). */
 int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base *base);
-/* Stop listening, take a snapshot-free clean shutdown (the log is synced),
- * close every connection. */
-void ms_server_shutdown(struct ms_server *s);
+/* Stop listening, sync the log and release the replies it covers, stop a
+ * running snapshot child, close every connection. Returns 0, or -1 when the
+ * server stopped on a fatal error or the final sync failed: then no held
+ * reply was released, and the process must exit non-zero. */
+int ms_server_shutdown(struct ms_server *s);
 void ms_server_free(struct ms_server *s);
 
 int64_t ms_now_wall(void);
@@ -112,6 +131,8 @@ int ms_commit(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
  * committing, so both must use one clock reading). */
 int ms_commit_at(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
                  const struct kw *body, int pre_err, int64_t time, int64_t *zxid_out);
+/* Fail-stop (see above): log why, stop the loop; nothing held goes out. */
+void ms_fatal(struct ms_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Deliver db.tree.events as notifications for zxid, then clear them. */
 void ms_fire_events(struct ms_server *s, int64_t zxid);
 /* Send one notification to a connection. */

@@ -16,42 +16,51 @@
 #include "crc32c.h"
 #include "klog.h"
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+static void log_path(char *out, size_t cap, const char *dir, int64_t zxid)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
+    snprintf(out, cap, "%s/log.%016" PRIx64, dir, (uint64_t)zxid);
+}
+
+/* Creates log.<first_zxid> with its header, durable; the fd or -1. */
+static int create_file(const char *dir, int64_t first_zxid)
+{
+    char path[4096];
+    log_path(path, sizeof path, dir, first_zxid);
+    /* A file of that name can only be an empty leftover (no txn was logged
+     * after it was made), so it is replaced. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (fio_write_full(fd, TXNLOG_MAGIC, 8) != 0 || fio_datasync(fd) != 0 ||
+        fio_sync_dir(dir) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);  /* holds no record: nothing is lost */
+        errno = e;
+        return -1;
     }
-    return 0;
+    return fd;
 }
 
 int txnlog_open(struct txnlog *l, const char *dir, int64_t first_zxid)
 {
     if (!l->dir) {
         l->dir = strdup(dir);
+        if (!l->dir) {
+            errno = ENOMEM;
+            return -1;
+        }
         kw_init(&l->pending, NULL);
         l->fd = -1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/log.%016" PRIx64, dir, (uint64_t)first_zxid);
-    /* A file of that name can only be an empty leftover (no txn was logged
-     * after it was made), so it is replaced. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = create_file(dir, first_zxid);
     if (fd < 0)
         return -1;
-    if (write_all(fd, (const uint8_t *)TXNLOG_MAGIC, 8) != 0 || fdatasync(fd) != 0 ||
-        fsync_dir(dir) != 0) {
-        close(fd);
-        return -1;
-    }
+    if (l->fd >= 0)
+        close(l->fd);
     l->fd = fd;
     l->file_zxid = first_zxid;
+    l->size = 8;
     l->since_snap = 0;
     return 0;
 }
@@ -75,16 +84,38 @@ uint64_t txnlog_append(struct txnlog *l, const uint8_t *payload, size_t n)
     return ++l->appended;
 }
 
+static int fail(struct txnlog *l, const char *op, int e)
+{
+    if (!l->failed) {
+        l->failed = true;
+        l->fail_op = op;
+        l->fail_errno = e;
+    }
+    errno = l->fail_errno;
+    return -1;
+}
+
 int txnlog_sync(struct txnlog *l)
 {
+    if (l->failed)
+        return fail(l, l->fail_op, l->fail_errno);  /* never retried */
     if (l->appended == l->durable)
         return 0;
-    if (l->pending.err) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (write_all(l->fd, l->pending.buf, l->pending.len) != 0 || fdatasync(l->fd) != 0)
-        return -1;
+    if (l->pending.err)
+        return fail(l, "buffer", ENOMEM);
+    if (l->fd < 0)
+        return fail(l, "write", EBADF);
+    /* One write at the end of the last good record. On failure fio_append
+     * has cut the file back there (or could not: FIO_TORN); the records are
+     * not written again, blindly or otherwise. */
+    int rc = fio_append(l->fd, l->size, l->pending.buf, l->pending.len);
+    if (rc == FIO_TORN)
+        return fail(l, "write (and the truncate back after it)", errno);
+    if (rc != 0)
+        return fail(l, "write", errno);
+    l->size += (off_t)l->pending.len;
+    if (fio_datasync(l->fd) != 0)
+        return fail(l, "fdatasync", errno);
     l->pending.len = 0;
     l->durable = l->appended;
     return 0;
@@ -94,9 +125,6 @@ int txnlog_roll(struct txnlog *l, int64_t next_zxid)
 {
     if (txnlog_sync(l) != 0)
         return -1;
-    if (l->fd >= 0)
-        close(l->fd);
-    l->fd = -1;
     return txnlog_open(l, l->dir, next_zxid);
 }
 
@@ -119,12 +147,10 @@ int txnlog_list(const char *dir, const char *prefix, int64_t **zxids)
     struct dirent *e;
     while ((e = readdir(d))) {
         const char *s = e->d_name;
-        if (strncmp(s, prefix, plen) != 0 || strlen(s + plen) != 16)
+        if (strncmp(s, prefix, plen) != 0 || strlen(s + plen) != 16 ||
+            strspn(s + plen, "0123456789abcdefABCDEF") != 16)
             continue;
-        char *end;
-        uint64_t z = strtoull(s + plen, &end, 16);
-        if (*end)
-            continue;
+        uint64_t z = strtoull(s + plen, NULL, 16);
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             int64_t *v = realloc(*zxids, (size_t)cap * sizeof *v);
@@ -132,6 +158,7 @@ int txnlog_list(const char *dir, const char *prefix, int64_t **zxids)
                 free(*zxids);
                 *zxids = NULL;
                 closedir(d);
+                errno = ENOMEM;
                 return -1;
             }
             *zxids = v;
@@ -146,94 +173,187 @@ int txnlog_list(const char *dir, const char *prefix, int64_t **zxids)
 
 /* ---------------- replay ---------------- */
 
-static uint8_t *read_file(const char *path, size_t *len)
+uint8_t *txnlog_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
+        errno = e;
         return NULL;
     }
     size_t n = (size_t)st.st_size;
     uint8_t *buf = malloc(n ? n : 1);
-    size_t got = 0;
-    while (buf && got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR)
-                continue;
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        got += (size_t)r;
+    if (!buf) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
     }
+    ssize_t got = fio_pread_full(fd, buf, n, 0);
+    int e = errno;
     close(fd);
-    *len = n;
+    if (got < 0) {
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    *len = (size_t)got;  /* short only if the file shrank meanwhile */
     return buf;
 }
 
-/* Replays one file; returns records read or -1. Truncates a torn tail. */
-static long replay_file(const char *path, txnlog_fn fn, void *arg)
+static uint32_t be32(const uint8_t *p)
 {
-    size_t len;
-    uint8_t *buf = read_file(path, &len);
-    if (!buf)
-        return -1;
-    size_t off = 8;
-    long count = 0;
-    if (len < 8 || memcmp(buf, TXNLOG_MAGIC, 8) != 0) {
-        KLOG_WARN("txnlog: %s has no valid header; ignoring it", path);
-        free(buf);
-        return 0;
-    }
-    while (off < len) {
-        if (len - off < 8)
-            break;
-        uint32_t n = (uint32_t)buf[off] << 24 | (uint32_t)buf[off + 1] << 16 |
-                     (uint32_t)buf[off + 2] << 8 | buf[off + 3];
-        uint32_t crc = (uint32_t)buf[off + 4] << 24 | (uint32_t)buf[off + 5] << 16 |
-                       (uint32_t)buf[off + 6] << 8 | buf[off + 7];
-        if (n == 0 || n > len - off - 8 || crc32c(0, buf + off + 8, n) != crc)
-            break;
-        if (fn(arg, buf + off + 8, n) != 0) {
-            /* The record is intact but cannot be applied: stop replaying
-             * rather than build a tree that skips a committed change. */
-            KLOG_ERROR("txnlog: %s: record at offset %zu cannot be applied", path, off);
-            free(buf);
-            return -1;
-        }
-        off += 8 + n;
-        count++;
-    }
-    if (off < len) {
-        KLOG_WARN("txnlog: %s: torn tail at offset %zu of %zu; truncating", path, off, len);
-        if (truncate(path, (off_t)off) != 0)
-            KLOG_WARN("txnlog: truncate %s: %s", path, strerror(errno));
-    }
-    free(buf);
-    return count;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-long txnlog_replay(const char *dir, txnlog_fn fn, void *arg)
+static int64_t be64(const uint8_t *p)
+{
+    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+struct replay {
+    int64_t after;    /* the state holds every txn up to here */
+    int64_t prev;     /* zxid of the last record read; -1 before the first */
+    txnlog_fn fn;
+    void *arg;
+    long applied;
+};
+
+/* Cuts the newest file's torn tail at off, durably. 0 or -1 (logged). */
+static int cut_tail(const char *path, size_t off, size_t len)
+{
+    KLOG_WARN("txnlog: %s: torn tail at offset %zu of %zu; truncating", path, off, len);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || fio_truncate(fd, (off_t)off) != 0 || fio_fsync(fd) != 0) {
+        KLOG_ERROR("txnlog: %s: cannot truncate the torn tail at offset %zu: %s", path, off,
+                   strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Replays one file; 0 or -1 (logged). */
+static int replay_file(struct replay *rp, const char *dir, int64_t name_zxid, bool newest)
+{
+    char path[4096];
+    log_path(path, sizeof path, dir, name_zxid);
+    size_t len;
+    uint8_t *buf = txnlog_read_file(path, &len);
+    if (!buf) {
+        KLOG_ERROR("txnlog: %s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = -1;
+    if (len < 8 || memcmp(buf, TXNLOG_MAGIC, 8) != 0) {
+        /* A crash while the newest file was being created leaves part of
+         * the header: it holds no record, so it goes. */
+        if (newest && len < 8 && memcmp(buf, TXNLOG_MAGIC, len) == 0) {
+            KLOG_WARN("txnlog: %s: header cut short (%zu bytes); removing the file", path, len);
+            if (unlink(path) != 0 || fio_sync_dir(dir) != 0)
+                KLOG_ERROR("txnlog: %s: cannot remove: %s", path, strerror(errno));
+            else
+                rc = 0;
+        } else {
+            KLOG_ERROR("txnlog: %s: offset 0: not a txn log header", path);
+        }
+        goto out;
+    }
+    size_t off = 8;
+    bool first = true;
+    while (off < len) {
+        const char *bad = NULL;
+        uint32_t n = 0;
+        if (len - off < 8) {
+            bad = "record header runs past the end of the file";
+        } else {
+            n = be32(buf + off);
+            if (n < 8)
+                bad = "record too short for a zxid";
+            else if (n > len - off - 8)
+                bad = "record runs past the end of the file";
+            else if (crc32c(0, buf + off + 8, n) != be32(buf + off + 4))
+                bad = "record fails its CRC";
+        }
+        if (bad) {
+            if (newest) {
+                rc = cut_tail(path, off, len);
+            } else {
+                KLOG_ERROR("txnlog: %s: offset %zu: %s, in a log file that is not the newest "
+                           "(corruption, not a torn write)", path, off, bad);
+            }
+            goto out;
+        }
+        const uint8_t *p = buf + off + 8;
+        int64_t zxid = be64(p);
+        if (first && zxid != name_zxid) {
+            KLOG_ERROR("txnlog: %s: offset %zu: first record has zxid 0x%" PRIx64
+                       ", not the file's 0x%" PRIx64, path, off, (uint64_t)zxid,
+                       (uint64_t)name_zxid);
+            goto out;
+        }
+        if (rp->prev >= 0 && zxid != rp->prev + 1) {
+            KLOG_ERROR("txnlog: %s: offset %zu: zxid 0x%" PRIx64 " follows 0x%" PRIx64 " (%s)",
+                       path, off, (uint64_t)zxid, (uint64_t)rp->prev,
+                       zxid <= rp->prev ? "duplicate or out of order" : "gap");
+            goto out;
+        }
+        if (zxid > rp->after && rp->prev < rp->after) {
+            /* The first record newer than the state must be the next one. */
+            if (zxid != rp->after + 1) {
+                KLOG_ERROR("txnlog: %s: offset %zu: zxid 0x%" PRIx64 " but the state ends at "
+                           "0x%" PRIx64 " (the txns between are missing)", path, off,
+                           (uint64_t)zxid, (uint64_t)rp->after);
+                goto out;
+            }
+        }
+        if (zxid > rp->after) {
+            if (rp->fn(rp->arg, p, n) != 0) {
+                KLOG_ERROR("txnlog: %s: offset %zu: txn zxid 0x%" PRIx64 " cannot be applied",
+                           path, off, (uint64_t)zxid);
+                goto out;
+            }
+            rp->applied++;
+        }
+        rp->prev = zxid;
+        first = false;
+        off += 8 + n;
+    }
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}
+
+long txnlog_replay(const char *dir, int64_t after, txnlog_fn fn, void *arg, int64_t *last)
 {
     int64_t *zx;
     int n = txnlog_list(dir, "log.", &zx);
-    if (n < 0)
+    if (n < 0) {
+        KLOG_ERROR("txnlog: cannot list %s: %s", dir, strerror(errno));
         return -1;
-    long total = 0;
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/log.%016" PRIx64, dir, (uint64_t)zx[i]);
-        long c = replay_file(path, fn, arg);
-        if (c < 0) {
-            free(zx);
-            return -1;
-        }
-        total += c;
     }
+    /* Files before the newest one starting at or before after + 1 hold
+     * nothing the state lacks. */
+    int from = 0;
+    for (int i = 0; i < n; i++)
+        if (zx[i] <= after + 1)
+            from = i;
+    struct replay rp = { after, -1, fn, arg, 0 };
+    /* Without a file that can hold after + 1, the first record read must
+     * still be after + 1 (checked in replay_file). */
+    long rc = 0;
+    for (int i = from; i < n && rc == 0; i++)
+        rc = replay_file(&rp, dir, zx[i], i == n - 1);
     free(zx);
-    return total;
+    if (rc != 0)
+        return -1;
+    if (last)
+        *last = rp.prev > after ? rp.prev : after;
+    return rp.applied;
 }

@@ -3,20 +3,33 @@
  *
  * File "log.<first zxid, 16 hex digits>": an 8-byte magic "KVMSLOG1", then
  * records [u32 length][u32 crc32c(payload)][payload], big-endian, where the
- * payload is one txn (db.h). A record whose length runs past the end of the
- * file or whose CRC does not match is a torn tail: recovery truncates the
- * file there. A new file is started after every snapshot and at startup.
+ * payload is one txn (db.h) and so starts with its zxid. Records are
+ * consecutive: every record's zxid is the previous record's + 1, across
+ * files, and a file's first record has the zxid in its name. A new file is
+ * started before every snapshot and at startup.
  *
- * Appends are buffered in memory; txnlog_sync() writes them and fdatasyncs
- * once (group commit). `appended` and `durable` count records so the server
- * can release replies whose txns are on disk.
+ * Writing (docs/metastore.md, "Failure model"). Appends are buffered in
+ * memory; txnlog_sync() writes them with one fio_append() at the end of the
+ * last good record and fdatasyncs once (group commit). `appended` and
+ * `durable` count records so the server can release replies whose txns are
+ * on disk. A failed or partial write is cut back to the last good size by
+ * fio_append, a failed fdatasync is never retried: either failure makes the
+ * log refuse everything after it (`failed`), and the server stops without
+ * acknowledging what the failed sync covered.
+ *
+ * Replay (recovery) is strict: only the torn tail of the newest file is
+ * tolerated (and truncated, as ZooKeeper does); anything else that is wrong
+ * stops recovery with an error naming the file and offset.
  */
 #ifndef KAVKA_MS_TXNLOG_H
 #define KAVKA_MS_TXNLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "fileio.h"
 #include "wire.h"
 
 #define TXNLOG_MAGIC "KVMSLOG1"
@@ -25,32 +38,56 @@ struct txnlog {
     char *dir;
     int fd;
     int64_t file_zxid;    /* first zxid of the current file */
+    off_t size;           /* bytes of the current file that hold good records */
     struct kw pending;    /* framed records not yet written */
     uint64_t appended;    /* records appended since start */
     uint64_t durable;     /* records written and fsynced */
     uint64_t since_snap;  /* records since the last snapshot/roll */
+    bool failed;          /* a write or fdatasync failed: nothing more is written */
+    const char *fail_op;  /* what failed ("write", "fdatasync", ...) */
+    int fail_errno;
 };
 
-/* Open a new log file starting at first_zxid in dir. 0 or -1 (errno). */
+/* Open a new log file starting at first_zxid in dir (header written and
+ * fdatasynced, directory fsynced). 0 or -1 (errno). */
 int txnlog_open(struct txnlog *l, const char *dir, int64_t first_zxid);
 void txnlog_close(struct txnlog *l);
 /* Buffer one record; returns its sequence number (l->appended after it). */
 uint64_t txnlog_append(struct txnlog *l, const uint8_t *payload, size_t n);
-/* Write everything buffered and fdatasync. 0 or -1. */
+/* Write everything buffered and fdatasync once. 0, or -1 with errno and
+ * l->failed set: the write was cut back to the last good record (or that cut
+ * failed too) or the fdatasync failed; every later call fails the same way,
+ * nothing is ever written or synced again. */
 int txnlog_sync(struct txnlog *l);
-/* Sync, close, and start "log.<next_zxid>". */
+/* Sync, then start "log.<next_zxid>" (the old file is closed only once the
+ * new one is in place). 0 or -1. */
 int txnlog_roll(struct txnlog *l, int64_t next_zxid);
 
-/* Replay every record of every log file in dir, oldest file first, calling
- * fn(arg, payload, n). Torn tails are truncated away. Returns the number of
- * records read or -1 when a file cannot be read. */
+/* Replay the log files in dir for a state that already holds every txn up to
+ * `after` (a snapshot's zxid, or 0): reads the newest file whose first zxid
+ * is <= after + 1 and every later one, checks zxid continuity (each record
+ * = previous + 1, across files; a file's first record = its name; the first
+ * record past `after` = after + 1) and calls fn(arg, payload, n) for every
+ * record with a zxid > after, oldest first.
+ *
+ * The torn tail of the newest file (a record that runs past the end or fails
+ * its CRC, and everything after it; or a header cut short) is truncated and
+ * the truncation fsynced. Anything else is corruption: a file other than the
+ * newest that cannot be read, has no header or holds a bad record; a zxid gap
+ * or duplicate; a record fn rejects. It is logged with the file and offset
+ * and -1 returned (nothing is truncated then).
+ *
+ * Returns the number of records passed to fn, with *last (may be NULL) the
+ * zxid of the last record read (`after` when none is newer). */
 typedef int (*txnlog_fn)(void *arg, const uint8_t *payload, size_t n);
-long txnlog_replay(const char *dir, txnlog_fn fn, void *arg);
+long txnlog_replay(const char *dir, int64_t after, txnlog_fn fn, void *arg, int64_t *last);
 
 /* Sorted list of files in dir named prefix + 16 hex digits; zxids out.
  * Returns count or -1; *zxids malloc'd. */
 int txnlog_list(const char *dir, const char *prefix, int64_t **zxids);
 
-#include "fileio.h"   /* fsync_dir */
+/* The whole file at path, read with fio_pread_full (malloc'd; *len its
+ * size). NULL with errno on failure. */
+uint8_t *txnlog_read_file(const char *path, size_t *len);
 
 #endif

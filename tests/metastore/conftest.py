@@ -62,6 +62,7 @@ class Server:
         self.config.update(config or {})
         self.env = dict(env or {})
         self.proc = None
+        self.preexec = None  # run in the child before exec (e.g. setrlimit)
         self.starts = 0
         self.log_path = None
 
@@ -87,7 +88,8 @@ class Server:
         env = dict(os.environ)
         env.update(self.env)
         self.proc = subprocess.Popen(self.command(cfg), stdout=open(self.log_path, "wb"),
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                     preexec_fn=self.preexec)
         _live.add(self)
         wait_port(self.port, self.proc, self.log_path)
         return self

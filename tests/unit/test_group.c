@@ -6,6 +6,7 @@
  * corrupt record), offsets across a restart and their retention.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -19,6 +20,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "fileio.h"
 #include "group.h"
 #include "group_store.h"
 #include "kafka_errors.h"
@@ -79,6 +81,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    fio_fault_hook = NULL;
     stop();
     nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -408,8 +411,8 @@ Test(group, static_member_fencing)
     karena_free(&a);
 }
 
-static int16_t commit(struct tconn *t, int16_t ver, const char *group, int32_t gen,
-                      const char *member, int32_t part, int64_t off, int64_t retention)
+static void commit_send(struct tconn *t, int16_t ver, const char *group, int32_t gen,
+                        const char *member, int32_t part, int64_t off, int64_t retention)
 {
     struct kp_offset_commit_req rq;
     kp_offset_commit_req_init(&rq);
@@ -430,6 +433,11 @@ static int16_t commit(struct tconn *t, int16_t ver, const char *group, int32_t g
     rq.topics = &tp;
     rq.topics_n = 1;
     send_req(t, KP_API_OFFSET_COMMIT, ver, &rq);
+}
+
+/* The error of the next OffsetCommit answer on t. */
+static int16_t commit_recv(struct tconn *t, int16_t ver)
+{
     struct karena a;
     karena_init(&a);
     struct kp_offset_commit_resp rs;
@@ -437,6 +445,13 @@ static int16_t commit(struct tconn *t, int16_t ver, const char *group, int32_t g
     int16_t e = rs.topics[0].partitions[0].error_code;
     karena_free(&a);
     return e;
+}
+
+static int16_t commit(struct tconn *t, int16_t ver, const char *group, int32_t gen,
+                      const char *member, int32_t part, int64_t off, int64_t retention)
+{
+    commit_send(t, ver, group, gen, member, part, off, retention);
+    return commit_recv(t, ver);
 }
 
 Test(group, commits_checked_and_durable)
@@ -575,5 +590,239 @@ Test(group, store_torn_tail_and_corruption)
     cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
     cr_assert_eq(nreplayed, 3);
     cr_assert_eq(file_size(path), 3 * rec);
+    gstore_close(&s);
+}
+
+/* ------------------------------------------- failures and group commit */
+
+/* fileio's fault-injection hook: counts (and may fail) the fdatasyncs of
+ * groups.log, and may fail the fsync of one directory. */
+static struct {
+    int syncs;
+    bool fail_syncs;
+    bool fail_rename;
+    const char *dir;
+} gfx;
+
+static bool fd_named(int fd, const char *suffix)
+{
+    char link[64], path[1024];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0)
+        return false;
+    path[n] = 0;
+    size_t sl = strlen(suffix);
+    return (size_t)n >= sl && strcmp(path + n - sl, suffix) == 0;
+}
+
+static int gs_hook(enum fio_op op, int fd, const char *path, size_t *len)
+{
+    (void)len;
+    if (op == FIO_OP_RENAME)
+        return gfx.fail_rename ? EIO : 0;
+    if (op != FIO_OP_SYNC)
+        return 0;
+    if (fd >= 0 && fd_named(fd, "/groups.log")) {
+        gfx.syncs++;
+        return gfx.fail_syncs ? EIO : 0;
+    }
+    if (fd < 0 && gfx.dir && path && strcmp(path, gfx.dir) == 0)
+        return EIO;
+    return 0;
+}
+
+static void gs_hook_on(void)
+{
+    memset(&gfx, 0, sizeof gfx);
+    fio_fault_hook = gs_hook;
+}
+
+Test(group, commits_of_one_loop_turn_share_one_fdatasync)
+{
+    struct tconn *t = tconn_new(), *u = tconn_new();
+    gs_hook_on();
+    commit_send(t, 8, "gc", -1, "", 0, 10, -1);
+    commit_send(u, 8, "gc", -1, "", 1, 11, -1);
+    commit_send(t, 8, "gc2", -1, "", 2, 12, -1);
+    cr_assert_eq(gfx.syncs, 0, "answers are held until the end of the loop turn");
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 0), -1, "not applied before it is durable");
+    cr_assert_eq(commit_recv(t, 8), KERR_NONE);
+    cr_assert_eq(gfx.syncs, 1, "one fdatasync for all the commits of the turn");
+    cr_assert_eq(commit_recv(u, 8), KERR_NONE);
+    cr_assert_eq(commit_recv(t, 8), KERR_NONE);
+    cr_assert_eq(gfx.syncs, 1);
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 0), 10);
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 1), 11);
+    cr_assert_eq(groups_committed(b.groups, "gc2", "t", 2), 12);
+    /* A connection that goes away while its commit waits: the commit is
+     * still applied once durable, as a restart would replay it. */
+    commit_send(u, 8, "gc", -1, "", 3, 13, -1);
+    tconn_free(u);
+    cr_assert_eq(commit(t, 8, "gc", -1, "", 0, 20, -1), KERR_NONE);
+    cr_assert_eq(gfx.syncs, 2);
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 3), 13);
+    tconn_free(t);
+    fio_fault_hook = NULL;
+    stop();
+    start(NULL);
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 0), 20);
+    cr_assert_eq(groups_committed(b.groups, "gc", "t", 3), 13);
+}
+
+Test(group, failed_fdatasync_fails_every_commit_it_covered)
+{
+    struct tconn *t = tconn_new(), *u = tconn_new();
+    cr_assert_eq(commit(t, 8, "gf", -1, "", 0, 5, -1), KERR_NONE);
+    gs_hook_on();
+    gfx.fail_syncs = true;
+    commit_send(t, 8, "gf", -1, "", 0, 6, -1);
+    commit_send(u, 8, "gf", -1, "", 1, 7, -1);
+    cr_assert_eq(commit_recv(t, 8), KERR_NOT_COORDINATOR);
+    cr_assert_eq(commit_recv(u, 8), KERR_NOT_COORDINATOR);
+    cr_assert_eq(gfx.syncs, 1);
+    cr_assert(b.groups->store.failed);
+    cr_assert_eq(groups_committed(b.groups, "gf", "t", 0), 5, "nothing of a failed sync is applied");
+    cr_assert_eq(groups_committed(b.groups, "gf", "t", 1), -1);
+    /* Fail-stop: later commits fail at once, and nothing is synced again. */
+    gfx.fail_syncs = false;
+    cr_assert_eq(commit(t, 8, "gf", -1, "", 2, 8, -1), KERR_NOT_COORDINATOR);
+    cr_assert_eq(gfx.syncs, 1, "a failed fdatasync is never retried");
+    tconn_free(t);
+    tconn_free(u);
+    fio_fault_hook = NULL;
+    cr_assert_eq(groups_close(&b), -1, "the broker exits non-zero after this");
+    cr_assert_eq(groups_open(&b), 0);
+    cr_assert_eq(groups_committed(b.groups, "gf", "t", 0), 5);
+    cr_assert_eq(groups_committed(b.groups, "gf", "t", 1), -1, "cut back: never replayed");
+}
+
+/* A record for gstore tests: offset `off` of g/t-0. */
+static struct kw one_offset(int64_t off)
+{
+    struct gs_rec r;
+    memset(&r, 0, sizeof r);
+    r.type = GS_OFFSET;
+    r.group = kstr_c("g");
+    r.topic = kstr_c("t");
+    r.offset = off;
+    r.metadata = kstr_c(NULL);
+    r.expire_ts = -1;
+    struct kw w;
+    kw_init(&w, NULL);
+    gs_put(&w, &r);
+    return w;
+}
+
+static bool same_file(int fd, const char *path)
+{
+    struct stat a, p;
+    return fstat(fd, &a) == 0 && stat(path, &p) == 0 && a.st_ino == p.st_ino && a.st_dev == p.st_dev;
+}
+
+Test(group, store_appends_after_compaction_go_to_the_new_file)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/st", tmpdir);
+    mkdir(dir, 0755);
+    struct gstore s;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    put_offsets(&s, 5);
+    struct kw snap = one_offset(77);
+    cr_assert_eq(gstore_rewrite(&s, snap.buf, snap.len), 0);
+    kw_free(&snap);
+    cr_assert(same_file(s.fd, s.path), "the store writes to the file at its path");
+    put_offsets(&s, 2);
+    gstore_close(&s);
+    nreplayed = 0;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    cr_assert_eq(nreplayed, 3, "the snapshot and both later appends");
+    cr_assert_eq(last_offset, 1);
+    gstore_close(&s);
+}
+
+Test(group, store_rename_with_failed_directory_fsync_is_fatal)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/st", tmpdir);
+    mkdir(dir, 0755);
+    struct gstore s;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    put_offsets(&s, 5);
+    gs_hook_on();
+    gfx.dir = s.dir;     /* the rename lands, its directory fsync fails */
+    struct kw snap = one_offset(77);
+    cr_assert_eq(gstore_rewrite(&s, snap.buf, snap.len), -1);
+    fio_fault_hook = NULL;
+    cr_assert(s.failed, "the rename may not be durable: the store stops");
+    cr_assert(same_file(s.fd, s.path), "never the old, unlinked inode");
+    struct kw w = one_offset(5);
+    cr_assert_eq(gstore_append(&s, w.buf, w.len), -1, "nothing more is written");
+    kw_free(&w);
+    struct stat st;
+    cr_assert_eq(fstat(s.fd, &st), 0);
+    cr_assert_eq(st.st_size, (off_t)snap.len);
+    kw_free(&snap);
+    gstore_close(&s);
+    nreplayed = 0;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    cr_assert_eq(nreplayed, 1);
+    cr_assert_eq(last_offset, 77);
+    gstore_close(&s);
+}
+
+Test(group, store_failed_sync_cuts_back_and_stops)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/st", tmpdir);
+    mkdir(dir, 0755);
+    struct gstore s;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    put_offsets(&s, 3);
+    off_t synced = file_size(s.path);
+    struct kw w = one_offset(9);
+    cr_assert_eq(gstore_write(&s, w.buf, w.len), 0);
+    gs_hook_on();
+    gfx.fail_syncs = true;
+    cr_assert_eq(gstore_sync(&s), -1);
+    cr_assert_eq(gfx.syncs, 1);
+    cr_assert(s.failed);
+    cr_assert_eq(file_size(s.path), synced, "what the failed sync covered is cut off");
+    cr_assert_eq(gstore_sync(&s), -1);
+    cr_assert_eq(gfx.syncs, 1, "never retried");
+    cr_assert_eq(gstore_write(&s, w.buf, w.len), -1);
+    fio_fault_hook = NULL;
+    kw_free(&w);
+    gstore_close(&s);
+    nreplayed = 0;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    cr_assert_eq(nreplayed, 3);
+    gstore_close(&s);
+}
+
+Test(group, store_failed_compaction_keeps_the_old_log)
+{
+    char dir[256], tmp[320];
+    snprintf(dir, sizeof dir, "%s/st", tmpdir);
+    mkdir(dir, 0755);
+    struct gstore s;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    put_offsets(&s, 5);
+    gs_hook_on();
+    gfx.fail_rename = true;
+    struct kw snap = one_offset(77);
+    cr_assert_eq(gstore_rewrite(&s, snap.buf, snap.len), -1);
+    kw_free(&snap);
+    fio_fault_hook = NULL;
+    cr_assert_not(s.failed, "nothing was lost: the old log stays in use");
+    cr_assert(same_file(s.fd, s.path));
+    snprintf(tmp, sizeof tmp, "%s.tmp", s.path);
+    cr_assert_neq(access(tmp, F_OK), 0, "the temp file is removed");
+    put_offsets(&s, 1);
+    gstore_close(&s);
+    nreplayed = 0;
+    cr_assert_eq(gstore_open(&s, dir, count_cb, NULL), 0);
+    cr_assert_eq(nreplayed, 6);
+    cr_assert_eq(last_offset, 0);
     gstore_close(&s);
 }
