@@ -198,7 +198,7 @@ static void normalize_config(struct plog_config *c)
         c->segment_bytes = d.segment_bytes;
     if (c->segment_bytes > INT32_MAX)      /* index positions are int32 */
         c->segment_bytes = INT32_MAX;
-    if (c->index_interval_bytes <= 0)
+    if (c->index_interval_bytes < 0)       /* 0 (Kafka's minimum): an entry at every batch */
         c->index_interval_bytes = d.index_interval_bytes;
     if (c->max_message_bytes <= 0)
         c->max_message_bytes = d.max_message_bytes;
@@ -269,7 +269,7 @@ static void seg_track(const struct plog *l, struct seg *s, int64_t pos,
     }
     /* Like Kafka, the first batch of a segment gets no entry: a lookup that
      * finds no entry starts at position 0 anyway. */
-    if (s->since_idx >= l->cfg.index_interval_bytes) {
+    if (s->since_idx > 0 && s->since_idx >= l->cfg.index_interval_bytes) {
         kw_i32(&b->idx, (int32_t)(h->base_offset - s->base));
         kw_i32(&b->idx, (int32_t)pos);
         if (s->max_ts > s->tix_last_ts) {
@@ -1165,7 +1165,7 @@ static int64_t index_entries(const struct plog *l, const struct seg *a, const ui
     int64_t since = a->since_idx, n = 0;
     rb_iter_init(&it, records, len);
     while (rb_iter_next(&it, &b, &bn)) {
-        if (since >= l->cfg.index_interval_bytes) {
+        if (since > 0 && since >= l->cfg.index_interval_bytes) {
             n++;
             since = 0;
         }

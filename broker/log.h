@@ -32,10 +32,12 @@
 #include <stdint.h>
 
 /*
- * Values <= 0 for segment_bytes, index_interval_bytes and max_message_bytes
- * mean the Kafka default. "Never" is < 0 for retention_ms, retention_bytes
- * and flush_interval_ms, <= 0 for roll_ms and flush_interval_messages, and
- * INT64_MAX for all of them (Kafka's own spelling of never).
+ * Values <= 0 for segment_bytes and max_message_bytes, and < 0 for
+ * index_interval_bytes (0: an index entry at every batch but a segment's
+ * first), mean the Kafka default. "Never" is < 0 for retention_ms,
+ * retention_bytes and flush_interval_ms, <= 0 for roll_ms and
+ * flush_interval_messages, and INT64_MAX for all of them (Kafka's own
+ * spelling of never).
  */
 struct plog_config {
     int64_t segment_bytes;            /* segment.bytes (1 GiB; max 2 GiB - 1) */

@@ -779,6 +779,11 @@ int broker_start(struct broker *b)
             return -1;
     b->housekeeping = event_new(b->base, -1, EV_PERSIST, housekeeping_cb, b);
     int64_t ms = b->cfg->log_retention_check_interval_ms;
+    /* log.flush.scheduler.interval.ms: how often the flusher looks (Kafka's
+     * kafka-log-flusher task period); unset, it is never and changes nothing. */
+    int64_t flush_check = b->cfg->log_flush_scheduler_interval_ms;
+    if (flush_check > 0 && flush_check < ms)
+        ms = flush_check;
     if (ms > 1000)
         ms = 1000; /* flush and roll checks want a finer tick; retention is rate-limited in topics */
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };

@@ -35,7 +35,7 @@ static const struct topic_config_def tdefs[] = {
     { "cleanup.policy", TCK_LIST, 0, "log.cleanup.policy", "delete",
       "How old segments are discarded: delete (compact is not implemented)." },
     { "compression.type", TSTR, 0, "compression.type", "producer",
-      "Compression of stored batches; producer keeps the producer's codec." },
+      "Compression of stored batches (recorded: batches are stored as the producer sent them)." },
     { "delete.retention.ms", TCK_LONG, 0, NULL, "86400000",
       "How long delete tombstones are kept on compacted topics (recorded)." },
     { "file.delete.delay.ms", TCK_LONG, 0, NULL, "60000",

@@ -511,6 +511,23 @@ Test(group, retention)
     cr_assert_eq(groups_state(b.groups, "r", NULL, NULL), -1, "expiry is durable");
 }
 
+/* A non-default offsets.retention.minutes: the commits of a group without
+ * members expire that long after the commit, not a minute before. */
+Test(group, offsets_retention_minutes_from_the_config)
+{
+    stop();
+    start("offsets.retention.minutes=3");
+    struct tconn *t = tconn_new();
+    int64_t before = now_ms();
+    cr_assert_eq(commit(t, 8, "rm", -1, "", 0, 5, -1), KERR_NONE);
+    int64_t after = now_ms();
+    tconn_free(t);
+    groups_expire_offsets(b.groups, before + 2 * 60000);
+    cr_assert_eq(groups_committed(b.groups, "rm", "t", 0), 5, "expired before 3 minutes");
+    groups_expire_offsets(b.groups, after + 3 * 60000);
+    cr_assert_eq(groups_committed(b.groups, "rm", "t", 0), -1, "kept after 3 minutes");
+}
+
 /* ------------------------------------------------------------ the store */
 
 static int nreplayed;
