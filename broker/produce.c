@@ -4,7 +4,6 @@
  * the request frame itself, then written with one write).
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "authz.h"
 #include "broker.h"
@@ -54,19 +53,6 @@ static int check_batches(const struct partition *p, const uint8_t *rec, size_t l
     return pstate_check(p->producers, pb, dup_offset);
 }
 
-/* min.insync.replicas of the topic (override, else the broker's). */
-static int32_t min_isr(const struct broker *b, const struct topic *t)
-{
-    const char *v = topic_config_value(t, "min.insync.replicas");
-    if (v) {
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (end != v && !*end && x > 0 && x <= INT32_MAX)
-            return (int32_t)x;
-    }
-    return b->cfg->min_insync_replicas;
-}
-
 /* In-sync replicas of a partition: this broker alone. */
 #define ISR_SIZE 1
 
@@ -99,7 +85,7 @@ static void answer_partition(struct kreq *req, struct kp_produce_req_topic_data_
     }
     /* Kafka's Partition.appendRecordsToLeader: acks=all needs at least
      * min.insync.replicas in sync, checked before anything is appended. */
-    int32_t need = acks == -1 ? min_isr(b, p->topic) : 0;
+    int32_t need = acks == -1 ? p->topic->min_insync : 0;
     if (need > ISR_SIZE) {
         char *msg = karena_alloc(&req->arena, 200);
         if (msg)

@@ -205,6 +205,8 @@ static void effective_log_config(const struct topics *ts, struct topic *t)
     l->index_interval_bytes = (int32_t)cfg_long(t, "index.interval.bytes", c->log_index_interval_bytes);
     l->max_message_bytes = (int32_t)cfg_long(t, "max.message.bytes", c->message_max_bytes);
     l->index_max_bytes = (int32_t)cfg_long(t, "segment.index.bytes", c->log_index_size_max_bytes);
+    int64_t isr = cfg_long(t, "min.insync.replicas", c->min_insync_replicas);
+    t->min_insync = isr > 0 && isr <= INT32_MAX ? (int32_t)isr : c->min_insync_replicas;
 }
 
 bool topic_name_valid(struct kstr name)

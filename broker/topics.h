@@ -39,6 +39,7 @@ struct topic {
     struct tconfig *configs;   /* topic-level overrides as given */
     int nconfigs;
     struct plog_config lcfg;   /* effective log settings */
+    int32_t min_insync;        /* effective min.insync.replicas (override, else the broker's) */
 };
 
 /* What topics_* tell the metastore mirror (cluster.c) after a change. */

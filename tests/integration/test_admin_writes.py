@@ -9,7 +9,6 @@ the broker enforces is what the metastore holds (a write whose reply was lost
 is read back). A client that disconnects while its write is held must not
 disturb the broker (the sanitizer build checks the memory)."""
 
-import importlib.util
 import json
 import os
 import signal
@@ -22,19 +21,10 @@ import pytest
 import kproto
 
 from conftest import HOST, REPO, TARGET, Broker, _finish, free_port, unique_topic
-from test_scram import java
+from test_scram import CHROOT, java, make_server, ms  # one metastore harness, test_scram's
 
 pytestmark = pytest.mark.skipif(TARGET != "kavka", reason="kavka's metastore and security setup")
 
-_spec = importlib.util.spec_from_file_location(
-    "ms_harness_aw", os.path.join(REPO, "tests", "metastore", "conftest.py"))
-ms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ms)
-if not os.environ.get("KAVKA_METASTORE") and os.environ.get("KAVKA_BROKER"):
-    os.environ["KAVKA_METASTORE"] = os.path.join(
-        os.path.dirname(os.path.dirname(os.environ["KAVKA_BROKER"])), "metastore", "kavka-metastore")
-make_server = ms.make_server
-CHROOT = "/kafka"
 JAAS_PLAIN = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
               "user_alice=\"alice-secret\";")
 
