@@ -1,10 +1,28 @@
-"""kavka benchmarks against Apache Kafka and Apache ZooKeeper on this machine.
+"""kavka beside Apache Kafka and Apache ZooKeeper, measured in one run.
 
-Run through bench/run (it builds kavka and the load tool first). Every server
-is started here, measured, and stopped before the next one starts, so the
-two brokers (and the two metastores) never share the CPU with each other.
-Writes docs/benchmarks.md and docs/benchmarks.png; raw tool output stays in
-the work directory (printed at the end; kept with --keep).
+Run through bench/run (it installs the tools, builds kavka and the load
+tools first). The method (docs/benchmarks.md repeats it in the report):
+
+- Servers and load tools on separate cores: every server process (Kafka with
+  its KRaft controller; kavka-broker with its kavka-metastore; ZooKeeper;
+  kavka-metastore) runs under `taskset -c SERVER_CPUS`, every load tool under
+  `taskset -c LOAD_CPUS`; one server under test at a time.
+- Rounds interleaved: round 1 reference then kavka, round 2 kavka then
+  reference, and so on, so that drift of the machine hits both sides.
+- Every round starts each server afresh, runs every case once as a warm-up
+  (not recorded: JIT, page cache, group coordinator, connection set-up),
+  then every case again, measured, for at least --seconds (30 by default)
+  or --min-records records, whichever is longer.
+- Each figure is reported as min / median / max over the rounds, and each
+  ratio (kavka / reference, paired within a round) likewise; a ratio whose
+  spread crosses 1 (or the goal) is called inconclusive.
+- The load tools' own CPU use is measured; a case whose load tool used its
+  whole core is marked load-bound (the figure is then a floor for both).
+- Instruction counts (valgrind --tool=callgrind) for fixed kavka workloads,
+  repeatable on a noisy machine, close the report.
+
+Writes docs/benchmarks.md; raw tool output stays in the work directory
+(printed at the end; kept with --keep).
 """
 
 import argparse
@@ -13,6 +31,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -39,6 +58,7 @@ KAFKA_TOOL_HEAP = ["-Xmx256M"]
 # bin/zkServer.sh: ZK_SERVER_HEAP=1000 (MB).
 ZK_JVM = ["-Xmx1000m", "-Dzookeeper.admin.enableServer=false", "-Dlog4j2.configurationFile=" + LOG4J]
 
+CPUS = {"server": "0", "load": "1"}   # set from --server-cpus / --load-cpus
 log_lines = []
 
 
@@ -46,6 +66,10 @@ def say(msg):
     line = "[bench %s] %s" % (time.strftime("%H:%M:%S"), msg)
     print(line, flush=True)
     log_lines.append(line)
+
+
+def pinned(role, argv):
+    return ["taskset", "-c", CPUS[role]] + list(argv)
 
 
 def free_port():
@@ -75,6 +99,11 @@ def status_kb(pid, key):
     return 0
 
 
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def machine():
     m = {"nproc": os.cpu_count(), "kernel": platform.release()}
     with open("/proc/meminfo") as f:
@@ -91,12 +120,8 @@ def machine():
         dev = os.path.basename(src[0])
         rot = open("/sys/class/block/%s/queue/rotational" % dev).read().strip()
         size = int(open("/sys/class/block/%s/size" % dev).read()) * 512
-        model = ""
-        for p in ("/sys/class/block/%s/device/model" % dev,):
-            if os.path.exists(p):
-                model = open(p).read().strip()
-        m["disk"] = "%s (%s, %s, %d GiB%s)" % (src[0], src[1], "reported rotational" if rot == "1" else "non-rotational",
-                                              size >> 30, ", " + model if model else "")
+        m["disk"] = "%s (%s, %s, %d GiB)" % (src[0], src[1], "reported rotational" if rot == "1"
+                                             else "non-rotational", size >> 30)
         if dev.startswith("vd"):
             m["disk"] += ", a virtio disk of a VM"
     except Exception as e:  # noqa: BLE001 - description only
@@ -108,18 +133,17 @@ def machine():
 
 # ------------------------------------------------------------ ceilings ----
 
-def ceiling_loopback(work):
-    if not shutil.which("iperf3"):
-        return None, "iperf3 not installed (apt-get install iperf3); skipped"
+def ceiling_loopback():
+    """One TCP stream over loopback, iperf3 server and client on the same
+    cores as the servers and load tools below."""
     port = free_port()
-    srv = subprocess.Popen(["iperf3", "-s", "-1", "-B", HOST, "-p", str(port)],
+    srv = subprocess.Popen(pinned("server", ["iperf3", "-s", "-1", "-B", HOST, "-p", str(port)]),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(0.3)
-        out = subprocess.run(["iperf3", "-c", HOST, "-p", str(port), "-t", "3", "-J"],
-                             capture_output=True, text=True, timeout=30).stdout
-        bps = json.loads(out)["end"]["sum_received"]["bits_per_second"]
-        return bps / 8 / 1e6, "iperf3, one TCP stream, 3 s"
+        time.sleep(0.5)
+        out = subprocess.run(pinned("load", ["iperf3", "-c", HOST, "-p", str(port), "-t", "5", "-J"]),
+                             capture_output=True, text=True, timeout=60).stdout
+        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8 / 1e6
     finally:
         if srv.poll() is None:
             srv.kill()
@@ -127,9 +151,9 @@ def ceiling_loopback(work):
 
 
 def ceiling_disk(work):
-    """Sequential 1 MiB writes each followed by fdatasync (what acks with a
-    flush per batch could reach), and 100-byte appends each followed by
-    fdatasync (the ceiling of a transaction log that syncs every write)."""
+    """Sequential 1 MiB writes each followed by fdatasync, and 100-byte
+    appends each followed by fdatasync (a transaction log syncing every
+    write)."""
     path = os.path.join(work, "disk-probe")
     block = os.urandom(1 << 20)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -144,7 +168,7 @@ def ceiling_disk(work):
         os.fsync(fd)
         small = b"x" * 100
         n, t0 = 0, time.time()
-        while time.time() - t0 < 2:
+        while time.time() - t0 < 3:
             os.write(fd, small)
             os.fdatasync(fd)
             n += 1
@@ -185,41 +209,60 @@ def ruok_ok(port):
         return False
 
 
-class Server:
-    def __init__(self, name, argv, cwd, log_path, ready, env=None):
-        self.name, self.argv, self.cwd, self.log_path, self.ready = name, argv, cwd, log_path, ready
-        self.env = env
+class Proc:
+    def __init__(self, name, argv, cwd, ready):
+        self.name, self.argv, self.cwd, self.ready = name, argv, cwd, ready
+        self.log_path = os.path.join(cwd, "%s.log" % name)
         self.proc = None
 
-    def start(self, timeout=90):
-        """Starts the process; returns seconds from spawn to the first
-        successful readiness probe (ApiVersions or ruok)."""
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, stdout=open(self.log_path, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
-        LIVE.append(self)
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError("%s exited with %s; log %s:\n%s" % (
-                    self.name, self.proc.returncode, self.log_path, open(self.log_path, errors="replace").read()[-3000:]))
-            if self.ready():
-                return time.monotonic() - t0
-            time.sleep(0.01)
-        raise RuntimeError("%s not ready after %d s (log %s)" % (self.name, timeout, self.log_path))
 
-    @property
-    def pid(self):
-        return self.proc.pid
+class Server:
+    """One server under test: one process (Kafka, ZooKeeper, kavka-metastore)
+    or two (kavka-broker with its kavka-metastore), started in order, all
+    pinned to the server CPUs. CPU and memory figures are summed over its
+    processes."""
+
+    def __init__(self, name, procs):
+        self.name, self.procs = name, procs
+        self.dir = procs[0].cwd
+
+    def start(self, timeout=120, wrap=None):
+        """Starts every process; returns seconds from the first spawn to the
+        last one's first successful readiness probe."""
+        t0 = time.monotonic()
+        for p in self.procs:
+            argv = pinned("server", (wrap(p) if wrap else []) + p.argv)
+            p.proc = subprocess.Popen(argv, cwd=p.cwd, stdout=open(p.log_path, "ab"),
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+            LIVE.append(self)
+            while True:
+                if p.proc.poll() is not None:
+                    raise RuntimeError("%s exited with %s; log %s:\n%s" % (
+                        p.name, p.proc.returncode, p.log_path,
+                        open(p.log_path, errors="replace").read()[-3000:]))
+                if p.ready():
+                    break
+                if time.monotonic() - t0 > timeout:
+                    raise RuntimeError("%s not ready after %d s (log %s)" % (p.name, timeout, p.log_path))
+                time.sleep(0.01)
+        return time.monotonic() - t0
+
+    def cpu(self):
+        return sum(cpu_seconds(p.proc.pid) for p in self.procs)
+
+    def kb(self, key):
+        return sum(status_kb(p.proc.pid, key) for p in self.procs)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self in LIVE:
+        for p in reversed(self.procs):
+            if p.proc and p.proc.poll() is None:
+                p.proc.send_signal(signal.SIGTERM)
+                try:
+                    p.proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    p.proc.kill()
+                    p.proc.wait()
+        while self in LIVE:
             LIVE.remove(self)
 
 
@@ -231,12 +274,19 @@ def stop_all():
         s.stop()
 
 
-def kafka_server(work, port):
-    d = os.path.join(work, "kafka")
+def fresh_dir(work, name):
+    d = os.path.join(work, name)
+    shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
+    return d
+
+
+def kafka_server(work, port):
+    d = fresh_dir(work, "kafka")
     cport = free_port()
     props = os.path.join(d, "server.properties")
-    # The properties of tests/clients/kafka-reference: a single KRaft node.
+    # The properties of tests/clients/kafka-reference: a single KRaft node
+    # (broker and controller in one process, as kavka runs broker + metastore).
     with open(props, "w") as f:
         f.write("""process.roles=broker,controller
 node.id=1
@@ -261,92 +311,93 @@ group.initial.rebalance.delay.ms=0
                                 capture_output=True, text=True, check=True).stdout.strip()
     subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", props],
                    check=True, stdout=subprocess.DEVNULL)
-    return Server("kafka", jvm + ["kafka.Kafka", props], d, os.path.join(d, "server.log"),
-                  lambda: api_versions_ok(port))
-
-
-def kavka_server(work, port, binary):
-    d = os.path.join(work, "kavka")
-    os.makedirs(d)
-    props = os.path.join(d, "server.properties")
-    out = []
-    with open(os.path.join(REPO, "broker", "default.properties")) as f:
-        for line in f:
-            if line.startswith("zookeeper."):
-                continue  # no metastore: the broker runs on its own
-            if line.startswith("listeners="):
-                line = "listeners=PLAINTEXT://%s:%d\n" % (HOST, port)
-            elif line.startswith("log.dirs="):
-                line = "log.dirs=%s/data\n" % d
-            out.append(line)
-    with open(props, "w") as f:
-        f.writelines(out)
-    return Server("kavka", [binary, props], d, os.path.join(d, "server.log"), lambda: api_versions_ok(port))
+    return Server("kafka", [Proc("kafka", jvm + ["kafka.Kafka", props], d, lambda: api_versions_ok(port))])
 
 
 def zk_cfg(d, port, extra=""):
     path = os.path.join(d, "zoo.cfg")
     with open(path, "w") as f:
-        # ZooKeeper's conf/zoo_sample.cfg, on a free port and with no limit of
-        # connections per client address (the 64-session run needs more than 60).
+        # ZooKeeper's conf/zoo_sample.cfg (forceSync on: fsync before every
+        # acknowledgement), on a free port and with no limit of connections
+        # per client address (the 64-session case needs more than 60).
         f.write("tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=%s/data\nclientPort=%d\n"
                 "clientPortAddress=%s\nmaxClientCnxns=0\n4lw.commands.whitelist=ruok,srvr,mntr\n%s"
                 % (d, port, HOST, extra))
     return path
 
 
-def zookeeper_server(work, port):
-    d = os.path.join(work, "zookeeper")
-    os.makedirs(d)
+def kavka_server(work, port, args):
+    """kavka-broker with its kavka-metastore, as deployed (the metastore
+    holds /brokers/ids, topics and configs; Kafka keeps them in its KRaft
+    controller, which runs in its process)."""
+    d = fresh_dir(work, "kavka")
+    zport = free_port()
+    cfg = zk_cfg(d, zport)
+    props = os.path.join(d, "server.properties")
+    out = []
+    with open(os.path.join(REPO, "broker", "default.properties")) as f:
+        for line in f:
+            if line.startswith("listeners="):
+                line = "listeners=PLAINTEXT://%s:%d\n" % (HOST, port)
+            elif line.startswith("log.dirs="):
+                line = "log.dirs=%s/broker\n" % d
+            elif line.startswith("zookeeper.connect="):
+                line = "zookeeper.connect=%s:%d\n" % (HOST, zport)
+            out.append(line)
+    with open(props, "w") as f:
+        f.writelines(out)
+    return Server("kavka", [
+        Proc("kavka-metastore", [args.kavka_metastore, cfg], d, lambda: ruok_ok(zport)),
+        Proc("kavka-broker", [args.kavka_broker, props], d, lambda: api_versions_ok(port))])
+
+
+def zookeeper_server(work, port, args, jars=JARS, name="zookeeper"):
+    d = fresh_dir(work, name)
     cfg = zk_cfg(d, port)
-    return Server("zookeeper", ["java", "-cp", classpath()] + ZK_JVM +
-                  ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg], d,
-                  os.path.join(d, "server.log"), lambda: ruok_ok(port))
+    return Server(name, [Proc(name, ["java", "-cp", os.path.join(jars, "*")] + ZK_JVM +
+                              ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg], d, lambda: ruok_ok(port))])
 
 
-def zookeeper38_server(work, port):
-    """ZooKeeper 3.8 from tests/clients/jars-zk38 (fetched for the conformance
-    run's zkCli 3.8), when present: the older line many deployments still run."""
-    d = os.path.join(work, "zookeeper38")
-    os.makedirs(d)
+def metastore_server(work, port, args):
+    d = fresh_dir(work, "metastore")
     cfg = zk_cfg(d, port)
-    return Server("zookeeper-3.8", ["java", "-cp", os.path.join(JARS38, "*")] + ZK_JVM +
-                  ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg], d,
-                  os.path.join(d, "server.log"), lambda: ruok_ok(port))
-
-
-def metastore_server(work, port, binary):
-    d = os.path.join(work, "metastore")
-    os.makedirs(d)
-    cfg = zk_cfg(d, port)
-    return Server("kavka-metastore", [binary, cfg], d, os.path.join(d, "server.log"), lambda: ruok_ok(port))
+    return Server("kavka-metastore", [Proc("kavka-metastore", [args.kavka_metastore, cfg], d,
+                                           lambda: ruok_ok(port))])
 
 
 # ----------------------------------------------------------------- load ----
 
-PROD_RE = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
-                     r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th")
+class LoadBound(Exception):
+    pass
 
 
-def run_logged(argv, log_path, timeout):
-    with open(log_path, "w") as f:
+def run_load(argv, log_path, timeout):
+    """Runs a load tool on the load CPUs; returns (stdout, seconds, the
+    tool's CPU seconds)."""
+    argv = pinned("load", argv)
+    c0, t0 = children_cpu(), time.monotonic()
+    with open(log_path, "a") as f:
         f.write("$ %s\n" % " ".join(argv))
         f.flush()
         r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=f, text=True, timeout=timeout)
         f.write(r.stdout)
     if r.returncode != 0:
-        raise RuntimeError("%s failed (%d); see %s" % (argv[0], r.returncode, log_path))
-    return r.stdout
+        raise RuntimeError("%s failed (%d); see %s" % (argv[3], r.returncode, log_path))
+    return r.stdout, time.monotonic() - t0, children_cpu() - c0
+
+
+def admin(port):
+    from confluent_kafka.admin import AdminClient
+    return AdminClient({"bootstrap.servers": "%s:%d" % (HOST, port)})
 
 
 def create_topics(port, topics):
-    from confluent_kafka.admin import AdminClient, NewTopic
-    a = AdminClient({"bootstrap.servers": "%s:%d" % (HOST, port)})
-    fs = a.create_topics([NewTopic(t, n, 1) for t, n in topics], operation_timeout=30, request_timeout=30)
-    for t, f in fs.items():
-        f.result(60)
-    # Wait until the metadata shows every partition with a leader.
-    deadline = time.time() + 30
+    from confluent_kafka.admin import NewTopic
+    a = admin(port)
+    fs = a.create_topics([NewTopic(t, n, 1) for t, n in topics], operation_timeout=60, request_timeout=60)
+    for f in fs.values():
+        f.result(120)
+    deadline = time.time() + 60
     while time.time() < deadline:
         md = a.list_topics(timeout=10).topics
         if all(t in md and len(md[t].partitions) == n and all(p.leader >= 0 for p in md[t].partitions.values())
@@ -356,422 +407,620 @@ def create_topics(port, topics):
     raise RuntimeError("topics not ready")
 
 
-def producer_perf(port, topic, records, acks, log_path):
-    argv = ["java", "-cp", classpath()] + KAFKA_TOOL_HEAP + KAFKA_JVM + [
-        "org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(records),
-        "--record-size", "1024", "--throughput", "-1",
-        "--producer-props", "bootstrap.servers=%s:%d" % (HOST, port), "acks=%s" % acks]
-    out = run_logged(argv, log_path, timeout=600)
-    m = None
-    for m in PROD_RE.finditer(out):
-        pass
-    if not m:
-        raise RuntimeError("no summary line in %s" % log_path)
-    return {"records": int(m.group(1)), "rec_s": float(m.group(2)), "mb_s": float(m.group(3)),
-            "avg_ms": float(m.group(4)), "max_ms": float(m.group(5)), "p50_ms": int(m.group(6)),
-            "p95_ms": int(m.group(7)), "p99_ms": int(m.group(8)), "p999_ms": int(m.group(9))}
-
-
-def consumer_perf(port, topic, records, log_path):
-    argv = ["java", "-cp", classpath()] + KAFKA_TOOL_HEAP + KAFKA_JVM + [
-        "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", "%s:%d" % (HOST, port),
-        "--topic", topic, "--messages", str(records), "--timeout", "30000"]
-    out = run_logged(argv, log_path, timeout=600)
-    rows = [l for l in out.splitlines() if l.count(",") >= 9 and not l.startswith("start.time")]
-    if not rows:
-        raise RuntimeError("no result line in %s" % log_path)
-    f = [x.strip() for x in rows[-1].split(",")]
-    return {"mb": float(f[2]), "mb_s": float(f[3]), "records": int(f[4]), "rec_s": float(f[5]),
-            "rebalance_ms": float(f[6]), "fetch_ms": float(f[7]), "fetch_mb_s": float(f[8]),
-            "fetch_rec_s": float(f[9])}
-
-
-PRODUCE_CASES = [("acks=all", "all", 1), ("acks=all", "all", 8), ("acks=1", "1", 1), ("acks=1", "1", 8)]
-
-
-def bench_broker(srv, port, work, args):
-    r = {"produce": {}, "consume": {}}
-    srv.start()
-    say("%s: first start (warms the page cache of the binary/jars); stopping it" % srv.name)
-    srv.stop()
-    time.sleep(1)
-    r["startup_s"] = srv.start()
-    say("%s: ready in %.3f s (process start to first ApiVersions)" % (srv.name, r["startup_s"]))
-    time.sleep(2)
-    r["rss_idle_kb"] = status_kb(srv.pid, "VmRSS")
-    topics = [("warmup", 1), ("latency", 1), ("rdtput", 8)] + [("p%d-acks%s" % (n, a), n) for _, a, n in PRODUCE_CASES]
-    create_topics(port, topics)
-    say("%s: warm-up run (%d records, not measured)" % (srv.name, args.warmup))
-    producer_perf(port, "warmup", args.warmup, "all", os.path.join(work, "%s-warmup.log" % srv.name))
-    bytes_total = cpu_total = 0.0
-    for label, acks, parts in PRODUCE_CASES:
-        key = "%s p%d" % (label, parts)
-        c0 = cpu_seconds(srv.pid)
-        res = producer_perf(port, "p%d-acks%s" % (parts, acks), args.records, acks,
-                            os.path.join(work, "%s-produce-%s-p%d.log" % (srv.name, acks, parts)))
-        dcpu = cpu_seconds(srv.pid) - c0
-        gb = res["records"] * 1024 / 1e9
-        res["cpu_s"] = dcpu
-        res["cpu_s_per_gb"] = dcpu / gb
-        bytes_total += gb
-        cpu_total += dcpu
-        r["produce"][key] = res
-        say("%s: produce %s: %.0f rec/s, %.1f MB/s, p99 %d ms, broker CPU %.1f s/GB" % (
-            srv.name, key, res["rec_s"], res["mb_s"], res["p99_ms"], res["cpu_s_per_gb"]))
-    r["produce_cpu_s_per_gb"] = cpu_total / bytes_total
-    bytes_total = cpu_total = 0.0
-    for parts in (1, 8):
-        key = "p%d" % parts
-        c0 = cpu_seconds(srv.pid)
-        res = consumer_perf(port, "p%d-acksall" % parts, args.records,
-                            os.path.join(work, "%s-consume-p%d.log" % (srv.name, parts)))
-        dcpu = cpu_seconds(srv.pid) - c0
-        gb = res["mb"] * 1048576 / 1e9
-        res["cpu_s"] = dcpu
-        res["cpu_s_per_gb"] = dcpu / gb if gb else 0
-        bytes_total += gb
-        cpu_total += dcpu
-        r["consume"][key] = res
-        say("%s: consume %s: %.0f rec/s, fetch %.1f MB/s (join %.0f ms), broker CPU %.1f s/GB" % (
-            srv.name, key, res["fetch_rec_s"], res["fetch_mb_s"], res["rebalance_ms"], res["cpu_s_per_gb"]))
-    r["consume_cpu_s_per_gb"] = cpu_total / bytes_total if bytes_total else 0
-    if args.rdlat:
-        out = run_logged([args.rdlat, "%s:%d" % (HOST, port), "latency", str(args.lat_rate), str(args.lat_seconds)],
-                         os.path.join(work, "%s-rdlat.log" % srv.name), timeout=120)
-        m = RDLAT_RE.search(out)
-        if not m:
-            raise RuntimeError("rdlat printed no result")
-        r["e2e"] = {k: int(v) if k != "rate" else float(v) for k, v in m.groupdict().items()}
-        say("%s: end-to-end at %d rec/s (1 KiB, acks=all): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms" % (
-            srv.name, args.lat_rate, r["e2e"]["p50_us"] / 1000, r["e2e"]["p99_us"] / 1000, r["e2e"]["p999_us"] / 1000))
-        out = run_logged([args.rdlat, "--throughput", "%s:%d" % (HOST, port), "rdtput", str(args.records)],
-                         os.path.join(work, "%s-rdtput.log" % srv.name), timeout=300)
-        m = RDTPUT_RE.search(out)
-        if not m:
-            raise RuntimeError("rdlat --throughput printed no result")
-        r["rdtput"] = {k: float(v) for k, v in m.groupdict().items()}
-        say("%s: librdkafka throughput (8 partitions, 1 KiB, acks=all): produce %.0f rec/s %.1f MB/s, "
-            "fetch %.0f rec/s %.1f MB/s" % (srv.name, r["rdtput"]["produce_rps"], r["rdtput"]["produce_mbps"],
-                                            r["rdtput"]["fetch_rps"], r["rdtput"]["fetch_mbps"]))
-    r["rss_end_kb"] = status_kb(srv.pid, "VmRSS")
-    r["rss_peak_kb"] = status_kb(srv.pid, "VmHWM")
-    r["threads"] = status_kb(srv.pid, "Threads")
-    srv.stop()
-    return r
-
-
+PROD_RE = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+                     r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th")
 RDLAT_RE = re.compile(r"sent=(?P<sent>\d+) received=(?P<received>\d+) rate=(?P<rate>[\d.]+) p50_us=(?P<p50_us>\d+) "
                       r"p99_us=(?P<p99_us>\d+) p999_us=(?P<p999_us>\d+) max_us=(?P<max_us>\d+) "
                       r"ack_p50_us=(?P<ack_p50_us>\d+) ack_p99_us=(?P<ack_p99_us>\d+) errors=(?P<errors>\d+)")
 RDTPUT_RE = re.compile(r"produced=(?P<produced>\d+) produce_rps=(?P<produce_rps>[\d.]+) "
                        r"produce_mbps=(?P<produce_mbps>[\d.]+) fetched=(?P<fetched>\d+) "
                        r"fetch_rps=(?P<fetch_rps>[\d.]+) fetch_mbps=(?P<fetch_mbps>[\d.]+) errors=(?P<errors>\d+)")
+FANOUT_RE = re.compile(r"groups=(?P<groups>\d+) fetched=(?P<fetched>\d+) secs=(?P<secs>[\d.]+) "
+                       r"fetch_rps=(?P<fetch_rps>[\d.]+) fetch_mbps=(?P<fetch_mbps>[\d.]+) "
+                       r"join_ms=(?P<join_ms>[\d.]+) errors=(?P<errors>\d+)")
 ZK_RE = re.compile(r"op=(\w+) sessions=(\d+) value=(\d+) ops=(\d+) secs=([\d.]+) ops_per_s=([\d.]+) "
                    r"p50_us=(\d+) p99_us=(\d+) p999_us=(\d+) errors=(\d+)")
+FILL_RE = re.compile(r"filled=(\d+) path_bytes=(\d+) data_bytes=(\d+) secs=([\d.]+) errors=(\d+)")
 
 
-def bench_metastore(srv, port, work, args):
-    r = {"runs": {}}
-    srv.start()
-    srv.stop()
-    time.sleep(0.5)
+def java_tool(cls):
+    return ["java", "-cp", classpath()] + KAFKA_TOOL_HEAP + KAFKA_JVM + [cls]
+
+
+class Ctx:
+    """What a case needs: the server, where to log, how long to run, and the
+    rates the warm-up pass saw (to size the measured pass)."""
+
+    def __init__(self, srv, port, work, args, warm, est):
+        self.srv, self.port, self.work, self.args, self.warm, self.est = srv, port, work, args, warm, est
+        self.boot = "%s:%d" % (HOST, port)
+        self.seconds = args.warm_seconds if warm else args.seconds
+        self.pass_ = "w" if warm else "m"
+
+    def log(self, case):
+        return os.path.join(self.work, "%s-%s-%s.log" % (self.srv.name, self.pass_, re.sub(r"[^A-Za-z0-9=.]+", "_", case)))
+
+    def records(self, case, floor):
+        """Records for a run of `case`: enough for self.seconds at the rate
+        the warm-up saw, at least `floor`, at most --max-records."""
+        rate = self.est.get(case)
+        n = int(rate * self.seconds * 1.1) if rate else 0
+        return int(min(max(n, floor), self.args.max_records))
+
+
+def producer_perf(ctx, case, topic, acks, size):
+    floor = ctx.args.warm_records if ctx.warm else ctx.args.min_records
+    n = ctx.records(case, floor)
+    out, wall, lcpu = run_load(java_tool("org.apache.kafka.tools.ProducerPerformance") + [
+        "--topic", topic, "--num-records", str(n), "--record-size", str(size), "--throughput", "-1",
+        "--producer-props", "bootstrap.servers=" + ctx.boot, "acks=%s" % acks], ctx.log(case), timeout=1800)
+    m = None
+    for m in PROD_RE.finditer(out):
+        pass
+    if not m:
+        raise RuntimeError("no summary line in %s" % ctx.log(case))
+    return {"records": int(m.group(1)), "rec_s": float(m.group(2)), "mb_s": float(m.group(3)),
+            "p99_ms": int(m.group(8)), "secs": wall, "load_cpu": lcpu / wall}
+
+
+def consumer_perf(ctx, case, topic, records):
+    """ConsumerPerformance with a fresh group reads the whole topic; again
+    (another fresh group) until the fetch time adds up to the case's
+    seconds. MB/s = all MB over all fetch time (group joins excluded and
+    reported apart)."""
+    mb = fetch_ms = join_ms = lcpu = wall = 0.0
+    runs = 0
+    while runs == 0 or (fetch_ms / 1000 < ctx.seconds and runs < 50):
+        out, w, c = run_load(java_tool("org.apache.kafka.tools.ConsumerPerformance") + [
+            "--bootstrap-server", ctx.boot, "--topic", topic, "--messages", str(records), "--timeout", "60000"],
+            ctx.log(case), timeout=1800)
+        rows = [line for line in out.splitlines() if line.count(",") >= 9 and not line.startswith("start.time")]
+        if not rows:
+            raise RuntimeError("no result line in %s" % ctx.log(case))
+        f = [x.strip() for x in rows[-1].split(",")]
+        if int(f[4]) < records:
+            raise RuntimeError("consumer read %s of %d records; see %s" % (f[4], records, ctx.log(case)))
+        mb += float(f[2])
+        join_ms += float(f[6])
+        fetch_ms += float(f[7])
+        lcpu += c
+        wall += w
+        runs += 1
+    return {"mb_s": mb / (fetch_ms / 1000), "join_ms": join_ms / runs, "runs": runs, "secs": fetch_ms / 1000,
+            "load_cpu": lcpu / wall}
+
+
+def rdlat_latency(ctx, case, topic, rate):
+    out, wall, lcpu = run_load([ctx.args.rdlat, ctx.boot, topic, str(rate), str(ctx.seconds)],
+                               ctx.log(case), timeout=ctx.seconds * 3 + 120)
+    m = RDLAT_RE.search(out)
+    if not m:
+        raise RuntimeError("rdlat printed no result; see %s" % ctx.log(case))
+    g = {k: float(v) for k, v in m.groupdict().items()}
+    if g["errors"]:
+        raise RuntimeError("rdlat: %d errors; see %s" % (g["errors"], ctx.log(case)))
+    if g["received"] < g["sent"]:
+        say("%s: %s: only %d of %d records sent were received" % (ctx.srv.name, case, g["received"], g["sent"]))
+    return {"p50_ms": g["p50_us"] / 1000, "p99_ms": g["p99_us"] / 1000, "p999_ms": g["p999_us"] / 1000,
+            "max_ms": g["max_us"] / 1000, "achieved_rec_s": g["received"] / ctx.seconds,
+            "received_share": g["received"] / g["sent"] if g["sent"] else 0,
+            "load_cpu": lcpu / wall}
+
+
+def rdlat_throughput(ctx, case, topic):
+    floor = ctx.args.warm_records if ctx.warm else ctx.args.min_records
+    n = ctx.records(case, floor)
+    out, wall, lcpu = run_load([ctx.args.rdlat, "--throughput", ctx.boot, topic, str(n)], ctx.log(case),
+                               timeout=1800)
+    m = RDTPUT_RE.search(out)
+    if not m:
+        raise RuntimeError("rdlat --throughput printed no result; see %s" % ctx.log(case))
+    g = {k: float(v) for k, v in m.groupdict().items()}
+    if g["errors"] or g["fetched"] < g["produced"]:
+        raise RuntimeError("rdlat --throughput: %d produced, %d fetched, %d errors" % (
+            g["produced"], g["fetched"], g["errors"]))
+    return {"produce_mb_s": g["produce_mbps"], "fetch_mb_s": g["fetch_mbps"], "records": g["produced"],
+            "rec_s": g["produce_rps"], "load_cpu": lcpu / wall}
+
+
+def rdlat_fanout(ctx, case, topic, groups):
+    out, wall, lcpu = run_load([ctx.args.rdlat, "--fanout", ctx.boot, topic, str(groups), str(ctx.seconds)],
+                               ctx.log(case), timeout=ctx.seconds * 3 + 180)
+    m = FANOUT_RE.search(out)
+    if not m:
+        raise RuntimeError("rdlat --fanout printed no result; see %s" % ctx.log(case))
+    g = {k: float(v) for k, v in m.groupdict().items()}
+    if g["errors"]:
+        raise RuntimeError("rdlat --fanout: %d errors; see %s" % (g["errors"], ctx.log(case)))
+    return {"fetch_mb_s": g["fetch_mbps"], "join_ms": g["join_ms"], "load_cpu": lcpu / wall}
+
+
+# Broker cases: (id, kind, parameters). Topics are created per pass
+# (w- for the warm-up, m- for the measured pass) so that a consume case
+# reads exactly what the produce case of its own pass wrote.
+E2E_RATES = (1000, 10000, 50000)
+BROKER_CASES = (
+    [("produce acks=all p1", "produce", ("all", 1, 1024)),
+     ("produce acks=all p8", "produce", ("all", 8, 1024)),
+     ("produce acks=1 p1", "produce", ("1", 1, 1024)),
+     ("produce acks=1 p8", "produce", ("1", 8, 1024)),
+     ("produce 100 B acks=1 p8", "produce", ("1", 8, 100)),
+     ("consume p1", "consume", ("produce acks=all p1",)),
+     ("consume p8", "consume", ("produce acks=all p8",)),
+     ("fetch 8 groups p8", "fanout", ("produce acks=all p8", 8)),
+     ("librdkafka produce+fetch p8", "rdtput", (8,))]
+    + [("end-to-end %dk/s p%d" % (r // 1000, p), "e2e", (r, p)) for p in (1, 8) for r in E2E_RATES])
+
+
+def topic_of(pass_, case):
+    return "%s-%s" % (pass_, re.sub(r"[^A-Za-z0-9]+", "-", case).strip("-"))
+
+
+def broker_topics(pass_):
+    out = []
+    for case, kind, p in BROKER_CASES:
+        if kind == "produce":
+            out.append((topic_of(pass_, case), p[1]))
+        elif kind == "rdtput":
+            out.append((topic_of(pass_, case), p[0]))
+        elif kind == "e2e":
+            out.append((topic_of(pass_, case), p[1]))
+    return out
+
+
+def run_broker_case(ctx, case, kind, p, produced):
+    t = topic_of(ctx.pass_, case)
+    if kind == "produce":
+        r = producer_perf(ctx, case, t, p[0], p[2])
+        produced[case] = r["records"]
+        return r
+    if kind == "consume":
+        return consumer_perf(ctx, case, topic_of(ctx.pass_, p[0]), produced[p[0]])
+    if kind == "fanout":
+        return rdlat_fanout(ctx, case, topic_of(ctx.pass_, p[0]), p[1])
+    if kind == "rdtput":
+        return rdlat_throughput(ctx, case, t)
+    if kind == "e2e":
+        return rdlat_latency(ctx, case, t, p[0])
+    raise ValueError(kind)
+
+
+def selected(args, case):
+    return not args.cases or any(re.search(c, case) for c in args.cases)
+
+
+def bench_broker(make, work, args):
+    """One round of one broker: start, warm every case, measure every case,
+    stop; then a fresh start for the 1,000-partition memory figure."""
+    port = free_port()
+    srv = make(work, port)
+    r = {"cases": {}}
     r["startup_s"] = srv.start()
-    say("%s: ready in %.3f s (process start to first ruok)" % (srv.name, r["startup_s"]))
-    time.sleep(1)
-    r["rss_idle_kb"] = status_kb(srv.pid, "VmRSS")
-    say("%s: warm-up zkbench run (8 sessions, 1 s per op, not measured)" % srv.name)
-    run_logged([args.zkbench, "%s:%d" % (HOST, port), "8", "100", "1"],
-               os.path.join(work, "%s-zkbench-warmup.log" % srv.name), timeout=300)
-    cpu0 = cpu_seconds(srv.pid)
-    ops_total = 0
-    for sessions, value in args.zk_cases:
-        out = run_logged([args.zkbench, "%s:%d" % (HOST, port), str(sessions), str(value), str(args.zk_seconds)],
-                         os.path.join(work, "%s-zkbench-%d-%d.log" % (srv.name, sessions, value)), timeout=300)
-        for m in ZK_RE.finditer(out):
-            op = m.group(1)
-            res = {"ops": int(m.group(4)), "secs": float(m.group(5)), "ops_s": float(m.group(6)),
-                   "p50_us": int(m.group(7)), "p99_us": int(m.group(8)), "p999_us": int(m.group(9)),
-                   "errors": int(m.group(10))}
-            ops_total += res["ops"]
-            r["runs"]["%s %d %d" % (op, sessions, value)] = res
-            say("%s: %-6s sessions=%-2d value=%-5d %8.0f ops/s  p99 %6.2f ms%s" % (
-                srv.name, op, sessions, value, res["ops_s"], res["p99_us"] / 1000,
-                "  errors=%d" % res["errors"] if res["errors"] else ""))
-    r["cpu_us_per_op"] = (cpu_seconds(srv.pid) - cpu0) * 1e6 / ops_total if ops_total else 0
-    r["rss_end_kb"] = status_kb(srv.pid, "VmRSS")
-    r["rss_peak_kb"] = status_kb(srv.pid, "VmHWM")
+    say("%s: ready in %.3f s (pinned to CPU %s)" % (srv.name, r["startup_s"], CPUS["server"]))
+    time.sleep(2)
+    r["rss_idle_kb"] = srv.kb("VmRSS")
+    cases = [c for c in BROKER_CASES if selected(args, c[0])]
+    create_topics(port, broker_topics("w") + broker_topics("m"))
+    est = {}
+    for warm in (True, False):
+        ctx = Ctx(srv, port, work, args, warm, est)
+        produced = {}
+        for case, kind, p in cases:
+            if kind in ("consume", "fanout") and p[0] not in produced:
+                # its produce case was filtered out: produce for it anyway
+                c2 = next(c for c in BROKER_CASES if c[0] == p[0])
+                run_broker_case(ctx, c2[0], c2[1], c2[2], produced)
+            c0 = srv.cpu()
+            res = run_broker_case(ctx, case, kind, p, produced)
+            dcpu = srv.cpu() - c0
+            if warm:
+                if "rec_s" in res:
+                    est[case] = res["rec_s"]
+                say("%s: warm-up %s done" % (srv.name, case))
+                continue
+            res["server_cpu_s"] = dcpu
+            if kind == "produce":
+                res["cpu_s_per_gb"] = dcpu / (res["records"] * p[2] / 1e9)
+            r["cases"][case] = res
+            say("%s: %s: %s" % (srv.name, case, fmt_res(res)))
+    r["rss_peak_kb"] = srv.kb("VmHWM")
     srv.stop()
+    if selected(args, "memory 1000 partitions"):
+        srv = make(work, port)
+        srv.start()
+        create_topics(port, [("many", 1000)])
+        ctx = Ctx(srv, port, work, args, True, {})
+        run_load(java_tool("org.apache.kafka.tools.ProducerPerformance") + [
+            "--topic", "many", "--num-records", "100000", "--record-size", "1024", "--throughput", "-1",
+            "--producer-props", "bootstrap.servers=" + ctx.boot, "acks=1"], ctx.log("many"), timeout=600)
+        time.sleep(2)
+        r["rss_1000p_kb"] = srv.kb("VmRSS")
+        r["hwm_1000p_kb"] = srv.kb("VmHWM")
+        say("%s: 1000 partitions, 100000 records: RSS %s, peak %s" % (
+            srv.name, fmt_mib(r["rss_1000p_kb"]), fmt_mib(r["hwm_1000p_kb"])))
+        srv.stop()
+    if not args.keep:
+        shutil.rmtree(srv.dir, ignore_errors=True)
     return r
+
+
+def fmt_res(res):
+    parts = []
+    for k in ("mb_s", "fetch_mb_s", "produce_mb_s", "rec_s", "p50_ms", "p99_ms", "achieved_rec_s", "join_ms",
+              "cpu_s_per_gb", "load_cpu"):
+        if k in res:
+            parts.append("%s %.4g" % (k, res[k]))
+    return ", ".join(parts)
+
+
+def zk_cases(args):
+    """(label, sessions, value bytes, window)"""
+    return [("closed 1x100B", 1, 100, 1), ("closed 8x100B", 8, 100, 1), ("closed 64x100B", 64, 100, 1),
+            ("closed 8x10KiB", 8, 10240, 1), ("window16 8x100B", 8, 100, 16)]
+
+
+def zkbench(ctx, label, sessions, value, window, seconds):
+    out, wall, lcpu = run_load([ctx.args.zkbench, ctx.boot, str(sessions), str(value), str(seconds), str(window)],
+                               ctx.log(label), timeout=seconds * 6 + 600)
+    runs = {}
+    for m in ZK_RE.finditer(out):
+        runs[m.group(1)] = {"ops": int(m.group(4)), "ops_s": float(m.group(6)), "p50_ms": int(m.group(7)) / 1000,
+                            "p99_ms": int(m.group(8)) / 1000, "p999_ms": int(m.group(9)) / 1000,
+                            "errors": int(m.group(10))}
+    if len(runs) != 5:
+        raise RuntimeError("zkbench printed %d of 5 result lines; see %s" % (len(runs), ctx.log(label)))
+    errs = sum(x["errors"] for x in runs.values())
+    if errs:
+        raise RuntimeError("zkbench: %d errors; see %s" % (errs, ctx.log(label)))
+    for x in runs.values():
+        x["load_cpu"] = lcpu / wall
+    return runs
+
+
+def zk_fill(make, work, args, count, value):
+    """A fresh server, COUNT znodes of VALUE bytes created and kept; its
+    peak RSS and that minus the bytes of paths and data it holds."""
+    port = free_port()
+    srv = make(work, port)
+    srv.start()
+    ctx = Ctx(srv, port, work, args, True, {})
+    out, _, _ = run_load([args.zkbench, "--fill", ctx.boot, "8", str(value), str(count)],
+                         ctx.log("fill-%d-%d" % (count, value)), timeout=1200)
+    m = FILL_RE.search(out)
+    if not m or int(m.group(5)):
+        raise RuntimeError("zkbench --fill failed; see %s" % ctx.log("fill"))
+    time.sleep(1)
+    payload = int(m.group(2)) + int(m.group(3))
+    hwm = srv.kb("VmHWM") * 1024
+    srv.stop()
+    return {"payload_mib": payload / 1048576, "peak_mib": hwm / 1048576, "beyond_mib": (hwm - payload) / 1048576}
+
+
+def bench_metastore(make, work, args):
+    port = free_port()
+    srv = make(work, port)
+    r = {"cases": {}}
+    r["startup_s"] = srv.start()
+    say("%s: ready in %.3f s (pinned to CPU %s)" % (srv.name, r["startup_s"], CPUS["server"]))
+    time.sleep(1)
+    r["rss_idle_kb"] = srv.kb("VmRSS")
+    cases = [c for c in zk_cases(args) if selected(args, "metastore " + c[0])]
+    ctx = Ctx(srv, port, work, args, True, {})
+    for label, sessions, value, window in cases:
+        zkbench(ctx, label, sessions, value, window, min(args.warm_seconds, 3))
+        say("%s: warm-up %s done" % (srv.name, label))
+    ctx = Ctx(srv, port, work, args, False, {})
+    c0, ops = srv.cpu(), 0
+    for label, sessions, value, window in cases:
+        runs = zkbench(ctx, label, sessions, value, window, args.seconds)
+        for op, x in runs.items():
+            r["cases"]["%s %s" % (op, label)] = x
+            ops += x["ops"]
+            say("%s: %-6s %-16s %8.0f ops/s  p99 %6.2f ms" % (srv.name, op, label, x["ops_s"], x["p99_ms"]))
+    r["cpu_us_per_op"] = (srv.cpu() - c0) * 1e6 / ops if ops else 0
+    r["rss_peak_kb"] = srv.kb("VmHWM")
+    srv.stop()
+    for key, count, value in (("memory 100k x 1 KiB", args.fill_small, 1024),
+                              ("memory 20k x 10 KiB", args.fill_large, 10240)):
+        if selected(args, "metastore " + key):
+            r[key] = zk_fill(make, work, args, count, value)
+            say("%s: %s: payload %.0f MiB, peak RSS %.0f MiB, beyond the payload %.0f MiB" % (
+                srv.name, key, r[key]["payload_mib"], r[key]["peak_mib"], r[key]["beyond_mib"]))
+    if not args.keep:
+        shutil.rmtree(srv.dir, ignore_errors=True)
+    return r
+
+
+# ------------------------------------------------------------ callgrind ----
+
+def callgrind_totals(path):
+    total = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+    return total
+
+
+def callgrind_top(path, n=12):
+    r = subprocess.run(["callgrind_annotate", "--threshold=99", path], capture_output=True, text=True)
+    rows = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(\S.*)", line)
+        if m and "PROGRAM TOTALS" not in line:
+            rows.append("%s %5s%%  %s" % (m.group(1).rjust(16), m.group(2), m.group(3)[:110]))
+        if len(rows) >= n:
+            break
+    return rows
+
+
+def callgrind_run(srv, target, work, tag, workload):
+    """Starts srv with `target` (one of its processes) under callgrind with
+    collection off (start-up and symbol binding are not counted: LD_BIND_NOW
+    binds every symbol at start), switches collection on, runs the workload,
+    stops the server (callgrind writes its file at exit); returns the file."""
+    out = os.path.join(work, "cg-%s.out" % tag)
+    wrap = lambda p: (["env", "LD_BIND_NOW=1", "valgrind", "--tool=callgrind", "--instr-atstart=no",
+                       "--callgrind-out-file=" + out] if p.name == target else [])
+    srv.start(timeout=300, wrap=wrap)
+    pid = next(p.proc.pid for p in srv.procs if p.name == target)
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, stdout=subprocess.DEVNULL)
+    try:
+        units = workload()
+    finally:
+        srv.stop()
+    return out, units
+
+
+def bench_callgrind(work, args):
+    """kavka only (a JVM under valgrind would count its interpreter): fixed
+    workloads, the server's instructions counted from the first request to
+    the end (shutdown included, start-up not)."""
+    res = {}
+    port = free_port()
+
+    def produce_fetch():
+        create_topics(port, [("cg", 8)])
+        run_load([args.rdlat, "--throughput", "%s:%d" % (HOST, port), "cg", str(args.cg_records)],
+                 os.path.join(work, "cg-broker.log"), timeout=1800)
+        return args.cg_records
+    f, n = callgrind_run(kavka_server(work, port, args), "kavka-broker", work, "broker", produce_fetch)
+    res["broker"] = {"records": n, "ir": callgrind_totals(f), "top": callgrind_top(f)}
+    res["broker"]["ir_per_record"] = res["broker"]["ir"] / n
+
+    def zk_ops():
+        o, _, _ = run_load([args.zkbench, "--ops", "%s:%d" % (HOST, port), "8", "100", str(args.cg_ops)],
+                           os.path.join(work, "cg-metastore.log"), timeout=3600)
+        return sum(int(m.group(4)) for m in ZK_RE.finditer(o))
+    port = free_port()
+    f, n = callgrind_run(metastore_server(work, port, args), "kavka-metastore", work, "metastore", zk_ops)
+    res["metastore"] = {"ops": n, "ir": callgrind_totals(f), "top": callgrind_top(f)}
+    res["metastore"]["ir_per_op"] = res["metastore"]["ir"] / n if n else 0
+    say("callgrind: broker %.0f instructions per record (produce + fetch, %d records); metastore %.0f per op"
+        " (%d ops)" % (res["broker"]["ir_per_record"], args.cg_records, res["metastore"]["ir_per_op"], n))
+    return res
 
 
 # --------------------------------------------------------------- report ----
 
-def ratio(k, ref):
-    if not ref or k is None:
+def spread(xs):
+    v = sorted(x for x in xs if x is not None)
+    if not v:
+        return None
+    n = len(v)
+    med = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    return v[0], med, v[-1]
+
+
+def fnum(x):
+    if x is None:
         return "—"
-    x = k / ref
-    return "%.2f" % x if x >= 0.1 else "%.3f" % x
+    a = abs(x)
+    if a >= 100:
+        return "%.0f" % x
+    if a >= 10:
+        return "%.1f" % x
+    if a >= 0.1:
+        return "%.2f" % x
+    return "%.3f" % x
 
 
-def geomean(xs):
-    xs = [x for x in xs if x > 0]
-    if not xs:
-        return 0
-    p = 1.0
-    for x in xs:
-        p *= x
-    return p ** (1 / len(xs))
+def fspread(xs):
+    s = spread(xs)
+    if not s:
+        return "—"
+    if len(xs) == 1:
+        return fnum(s[1])
+    return "%s (%s–%s)" % (fnum(s[1]), fnum(s[0]), fnum(s[2]))
 
 
-def fmt_mb(kb):
-    return "%.0f MiB" % (kb / 1024)
+def ratios(k_rounds, r_rounds, get):
+    """Per-round ratios kavka/reference (paired by round)."""
+    out = []
+    for k, r in zip(k_rounds, r_rounds):
+        try:
+            a, b = get(k), get(r)
+        except (KeyError, TypeError):
+            continue
+        if a is not None and b:
+            out.append(a / b)
+    return out
+
+
+def fratio(rs, higher_better):
+    s = spread(rs)
+    if not s:
+        return "—"
+    text = "%s (%s–%s)" % (fnum(s[1]), fnum(s[0]), fnum(s[2])) if len(rs) > 1 else fnum(s[1])
+    if len(rs) > 1 and s[0] < 1 < s[2]:
+        text += " inconclusive"
+    return text
+
+
+def load_note(rounds_k, rounds_r, get):
+    """' load-bound' when the load tool used ≥ 90% of its core in any round."""
+    vals = []
+    for rr in (rounds_k, rounds_r):
+        for r in rr:
+            try:
+                vals.append(get(r))
+            except (KeyError, TypeError):
+                pass
+    return " ⚠" if vals and max(vals) >= 0.9 * len(CPUS["load"].split(",")) else ""
+
+
+def goal_row(name, target, rs, higher_better, note=""):
+    s = spread(rs)
+    if not s:
+        return "| %s | %s | not measured | |" % (name, target)
+    lo, med, hi = s
+    t = float(target.split("×")[0].lstrip("≥≤ "))
+    ok = (lambda x: x >= t) if higher_better else (lambda x: x <= t)
+    if ok(lo) and ok(hi):
+        verdict = "met in every round"
+    elif ok(med):
+        verdict = "met at the median, not in every round"
+    elif ok(lo) or ok(hi):
+        verdict = "not met at the median (met in some round)"
+    else:
+        verdict = "not met"
+    return "| %s | %s | %s (%s–%s)%s | %s |" % (name, target, fnum(med), fnum(lo), fnum(hi), note, verdict)
 
 
 def write_report(res, args, path):
     m = res["machine"]
     L = []
     w = L.append
+    R, K = res["rounds"].get("kafka", []), res["rounds"].get("kavka", [])
+    Z, M = res["rounds"].get("zookeeper", []), res["rounds"].get("kavka-metastore", [])
     w("# Benchmarks: kavka beside Apache Kafka and Apache ZooKeeper")
     w("")
-    w("Written by `bench/run` on %s (%.0f s wall time). Do not edit by hand: run `bench/run` again."
-      % (res["date"], res["wall_s"]))
+    w("Written by `bench/run%s` on %s (%.0f min wall time). Do not edit by hand: run `bench/run` again."
+      % (" --quick" if args.quick else "", res["date"], res["wall_s"] / 60))
     w("")
-    w("**Read these figures with care.** They were taken on a *shared %d-core machine* where other work"
-      " (builds, test runs) may run beside the benchmark; load average (which counts the benchmark's own"
-      " servers and load tools) at the start: %s."
-      " Each measurement lasts seconds, not minutes: enough to compare the two implementations run"
-      " back to back in one run, not to give absolute capacity figures. The servers and the load tools"
-      " share the same %d cores, so the load tool's own CPU use is part of every figure. Each server"
-      " was measured %d time%s (reference, kavka, reference, kavka, ...; one server running at a time);"
-      " the tables give the median of each figure over the rounds (taken figure by figure), the log at"
-      " the end every single figure, so the spread can be seen there."
-      % (m["nproc"], " ".join(m["loadavg"]) + (", at the end: " + " ".join(res["loadavg_end"]) if res.get("loadavg_end") else ""),
-         m["nproc"], args.rounds, "s" if args.rounds > 1 else ""))
+    if args.quick:
+        w("**Quick mode**: every case ran %g s (warm-up %g s), not the %g s of the full method; these"
+          " figures are for trying changes, not for quoting." % (args.seconds, args.warm_seconds, 30))
+        w("")
+    w("## Method")
     w("")
-    K, R = res["broker"].get("kavka"), res["broker"].get("kafka")
-    Z, M = res["metastore"].get("zookeeper"), res["metastore"].get("kavka-metastore")
-    w("## Headline (kavka ÷ reference, geometric mean over the cases below)")
+    w("- **Separate cores.** Every server process runs under `taskset -c %s`, every load tool under"
+      " `taskset -c %s`, on both sides: Kafka %s as one KRaft node (broker and controller in one JVM), kavka as"
+      " kavka-broker *with* its kavka-metastore (both on the server core; the metastore holds what"
+      " Kafka's controller holds); ZooKeeper %s standalone and kavka-metastore. One server under test"
+      " at a time; nothing else of the benchmark runs meanwhile."
+      % (CPUS["server"], CPUS["load"], res["kafka_version"], res["zk_version"]))
+    w("- **Warm.** Each round starts each server afresh, runs every case once as a warm-up (%g s or"
+      " %d records; not recorded), then every case measured. The warm-up pass covers produce, fetch,"
+      " consume with groups, the fan-out, end-to-end at every rate, and every metastore case."
+      % (args.warm_seconds, args.warm_records))
+    w("- **Long enough.** Each measured case runs at least %g s or %d records (1 KiB unless said),"
+      " whichever is longer (records sized from the rate its warm-up saw; at most %d records);"
+      " metastore cases %g s per operation."
+      % (args.seconds, args.min_records, args.max_records, args.seconds))
+    w("- **Rounds.** %d rounds, interleaved (round 1: reference then kavka; round 2: kavka then"
+      " reference; ...). Every figure is *median (min–max)* over the rounds; every ratio is kavka ÷"
+      " reference paired within a round, shown the same way. A ratio whose min–max crosses 1 is marked"
+      " **inconclusive**; a goal met by the median but not in every round says so." % args.rounds)
+    w("- **Load tools' own limits.** The load tool's CPU use is measured in each case; ⚠ marks a case"
+      " where it used ≥ 90%% of its core, so the load tool, not the server, may set the figure (for"
+      " both sides).")
+    w("- Both servers with their default configuration (Kafka: `kafka-server-start.sh`'s JVM options,"
+      " 1 GiB heap; no `log.flush.*` in either; ZooKeeper's `zoo_sample.cfg`, fsync before every"
+      " acknowledgement, and the same config for kavka-metastore).")
     w("")
+    w("## Headline: the goals of issue 15 (ratio kavka ÷ reference, median (min–max) over the rounds)")
+    w("")
+    w("| Goal | target | measured | verdict |")
+    w("|---|---|---|---|")
     if K and R:
-        keys = ["%s p%d" % (label, parts) for label, _, parts in PRODUCE_CASES]
-        w("- Produce throughput, 4 cases: **%.2f×** Kafka (range %s–%s)" % (
-            geomean([K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys]),
-            ratio(min(K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys), 1),
-            ratio(max(K["produce"][k]["mb_s"] / R["produce"][k]["mb_s"] for k in keys), 1)))
-        w("- Consume throughput, 2 cases: **%.2f×** Kafka" % geomean(
-            [K["consume"][k]["fetch_mb_s"] / R["consume"][k]["fetch_mb_s"] for k in ("p1", "p8")]))
-        if "rdtput" in K and "rdtput" in R:
-            w("- librdkafka produce throughput **%s×**, fetch throughput **%s×** Kafka" % (
-                ratio(K["rdtput"]["produce_mbps"], R["rdtput"]["produce_mbps"]),
-                ratio(K["rdtput"]["fetch_mbps"], R["rdtput"]["fetch_mbps"])))
-        if "e2e" in K and "e2e" in R:
-            w("- End-to-end p99 at %d records/s: %.1f ms vs %.1f ms (**%s×**)" % (
-                res["lat_rate"], K["e2e"]["p99_us"] / 1000, R["e2e"]["p99_us"] / 1000,
-                ratio(K["e2e"]["p99_us"], R["e2e"]["p99_us"])))
-        w("- Broker CPU per GB produced **%s×**, peak RSS **%s×**, start-up **%s×** Kafka's" % (
-            ratio(K["produce_cpu_s_per_gb"], R["produce_cpu_s_per_gb"]), ratio(K["rss_peak_kb"], R["rss_peak_kb"]),
-            ratio(K["startup_s"], R["startup_s"])))
+        for case in ("consume p1", "consume p8"):
+            w(goal_row("Consume (ConsumerPerformance) %s" % case.split()[1], "≥ 2×",
+                       ratios(K, R, lambda x: x["cases"][case]["mb_s"]), True,
+                       load_note(K, R, lambda x: x["cases"][case]["load_cpu"])))
+        w(goal_row("Fetch by 8 groups reading one topic", "≥ 2×",
+                   ratios(K, R, lambda x: x["cases"]["fetch 8 groups p8"]["fetch_mb_s"]), True,
+                   load_note(K, R, lambda x: x["cases"]["fetch 8 groups p8"]["load_cpu"])))
+        w(goal_row("librdkafka fetch", "≥ 2×",
+                   ratios(K, R, lambda x: x["cases"]["librdkafka produce+fetch p8"]["fetch_mb_s"]), True))
+        for p in (1, 8):
+            for rate in E2E_RATES:
+                case = "end-to-end %dk/s p%d" % (rate // 1000, p)
+                w(goal_row("End-to-end p99 at %d rec/s, %d partition%s" % (rate, p, "s" if p > 1 else ""),
+                           "≤ 0.5×", ratios(K, R, lambda x: x["cases"][case]["p99_ms"]), False))
+        loop = res["ceiling"].get("loopback_mb_s")
+        if loop:
+            w(goal_row("librdkafka produce, share of the loopback ceiling (%.0f MB/s)" % loop, "≥ 0.35×",
+                       [k["cases"]["librdkafka produce+fetch p8"]["produce_mb_s"] / loop for k in K
+                        if "librdkafka produce+fetch p8" in k["cases"]], True))
+        prod = [c for c, kind, _ in BROKER_CASES if kind == "produce"]
+        w(goal_row("Produce (ProducerPerformance), geometric mean of %d cases" % len(prod), "≥ 2×",
+                   [geomean(x) for x in zip(*[ratios(K, R, lambda x: x["cases"][c]["mb_s"]) for c in prod])],
+                   True))
     if Z and M:
-        keys = [k for k in Z["runs"] if k in M["runs"]]
-        rs = [M["runs"][k]["ops_s"] / Z["runs"][k]["ops_s"] for k in keys]
-        w("- Metastore ops/s, %d cases: **%.2f×** ZooKeeper (range %s–%s); p99 latency **%.2f×**;"
-          " peak RSS **%s×**" % (len(keys), geomean(rs), ratio(min(rs), 1), ratio(max(rs), 1),
-                                  geomean([M["runs"][k]["p99_us"] / Z["runs"][k]["p99_us"] for k in keys
-                                           if Z["runs"][k]["p99_us"]]),
-                                  ratio(M["rss_peak_kb"], Z["rss_peak_kb"])))
+        keys = sorted(set(Z[0]["cases"]) & set(M[0]["cases"]))
+        w(goal_row("Metastore ops/s, geometric mean of %d op × case figures" % len(keys), "≥ 3×",
+                   [geomean(x) for x in zip(*[ratios(M, Z, lambda x: x["cases"][k]["ops_s"]) for k in keys])],
+                   True))
+        w(goal_row("Metastore p99, geometric mean", "≤ 0.5×",
+                   [geomean(x) for x in zip(*[ratios(M, Z, lambda x: x["cases"][k]["p99_ms"]) for k in keys])],
+                   False))
+        for key in ("memory 100k x 1 KiB", "memory 20k x 10 KiB"):
+            w(goal_row("Metastore memory beyond the payload, %s" % key[7:], "≤ 0.2×",
+                       ratios(M, Z, lambda x: x[key]["beyond_mib"]), False))
     w("")
     w("## Machine")
     w("")
     w("| | |")
     w("|---|---|")
-    w("| CPU | %d × %s |" % (m["nproc"], m["cpu"]))
+    w("| CPU | %d × %s; servers on CPU %s, load tools on CPU %s |" % (m["nproc"], m["cpu"], CPUS["server"],
+                                                                   CPUS["load"]))
     w("| RAM | %s GiB |" % m["ram_gib"])
     w("| Kernel | Linux %s |" % m["kernel"])
     w("| Disk (data dirs) | %s |" % m["disk"])
     w("| Java | %s |" % m["java"])
-    w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone)%s |"
-      % (res["kafka_version"], res["zk_version"],
-         " and %s" % res["zk38_version"] if res.get("zk38_version") else ""))
+    w("| Load average | at the start %s, at the end %s |" % (" ".join(m["loadavg"]), " ".join(res["loadavg_end"])))
+    w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone) |"
+      % (res["kafka_version"], res["zk_version"]))
+    w("| Load tools | Kafka's ProducerPerformance / ConsumerPerformance %s; bench/rdlat on librdkafka %s;"
+      " bench/zkbench on the ZooKeeper C client (libzookeeper-mt) |" % (res["kafka_version"], res["librdkafka"]))
     w("| kavka | commit %s%s, release build (`build-bench/`) |" % (
         res["commit"], " plus uncommitted changes in the working tree" if res["dirty"] else ""))
-    w("")
-    w("## Physical ceiling")
-    w("")
     c = res["ceiling"]
-    w("| | |")
-    w("|---|---|")
-    if c.get("loopback_mb_s"):
-        w("| Loopback TCP | %.0f MB/s (%s) |" % (c["loopback_mb_s"], c["loopback_note"]))
-    else:
-        w("| Loopback TCP | not measured: %s |" % c["loopback_note"])
-    w("| Disk, sequential 1 MiB writes + fdatasync each | %.0f MB/s |" % c["disk_mb_s"])
-    w("| Disk, 100-byte appends + fdatasync each | %.0f syncs/s |" % c["disk_syncs_s"])
+    w("| Loopback TCP ceiling | %s MB/s (iperf3, one stream, 5 s, same pinning) |" % fnum(c.get("loopback_mb_s")))
+    w("| Disk | %.0f MB/s with fdatasync per 1 MiB write; %.0f fdatasync/s of 100-byte appends |"
+      % (c["disk_mb_s"], c["disk_syncs_s"]))
     w("")
     if K and R:
-        w("## Broker: kavka-broker vs Apache Kafka")
-        w("")
-        w("Load: Kafka's own `ProducerPerformance` (`kafka-producer-perf-test`): %d records of 1 KiB,"
-          " `--throughput -1` (as fast as it goes), default producer settings apart from `acks`;"
-          " one topic per case, replication factor 1. Then `ConsumerPerformance`"
-          " (`kafka-consumer-perf-test`) reads %d records back from the acks=all topics with a fresh"
-          " consumer group. Each broker first gets a %d-record warm-up run (not measured). Both brokers"
-          " with their default configuration (no fsync per write: `log.flush.*` unset in both);"
-          " Kafka with the JVM options of its `kafka-server-start.sh` (1 GiB heap, G1)."
-          % (args.records, args.records, args.warmup))
-        w("")
-        w("Ratio = kavka ÷ Kafka: above 1 means kavka is faster for throughput, below 1 means kavka"
-          " is lower (better) for latency, memory and CPU.")
-        w("")
-        w("| Produce | Kafka MB/s | kavka MB/s | ratio | Kafka p99 ms | kavka p99 ms | ratio |"
-          " Kafka CPU s/GB | kavka CPU s/GB | ratio |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for label, _, parts in PRODUCE_CASES:
-            key = "%s p%d" % (label, parts)
-            k, r = K["produce"][key], R["produce"][key]
-            w("| %s, %d partition%s | %.1f | %.1f | %s | %.0f | %.0f | %s | %.1f | %.1f | %s |" % (
-                label, parts, "s" if parts > 1 else "", r["mb_s"], k["mb_s"], ratio(k["mb_s"], r["mb_s"]),
-                r["p99_ms"], k["p99_ms"], ratio(k["p99_ms"], r["p99_ms"]),
-                r["cpu_s_per_gb"], k["cpu_s_per_gb"], ratio(k["cpu_s_per_gb"], r["cpu_s_per_gb"])))
-        w("")
-        w("p99 here is ProducerPerformance's send-to-acknowledgement latency with an unbounded send rate,"
-          " so it mostly measures queueing in the producer's buffer; it is not the latency at a"
-          " fixed rate.")
-        w("")
-        w("| Consume | Kafka MB/s | kavka MB/s | ratio | Kafka group join ms | kavka group join ms |"
-          " Kafka CPU s/GB | kavka CPU s/GB | ratio |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for parts in (1, 8):
-            k, r = K["consume"]["p%d" % parts], R["consume"]["p%d" % parts]
-            w("| %d partition%s | %.1f | %.1f | %s | %.0f | %.0f | %.1f | %.1f | %s |" % (
-                parts, "s" if parts > 1 else "", r["fetch_mb_s"], k["fetch_mb_s"],
-                ratio(k["fetch_mb_s"], r["fetch_mb_s"]), r["rebalance_ms"], k["rebalance_ms"],
-                r["cpu_s_per_gb"], k["cpu_s_per_gb"], ratio(k["cpu_s_per_gb"], r["cpu_s_per_gb"])))
-        w("")
-        w("Consume MB/s is ConsumerPerformance's `fetch.MB.sec` (after the group join; MiB per second);"
-          " the join time is shown beside it.")
-        w("")
-        if "e2e" in K and "e2e" in R:
-            w("End-to-end latency at a fixed rate: `bench/rdlat` (C, librdkafka %s) produces %d records/s of 1 KiB"
-              " with acks=all to one partition for %g s (librdkafka's default `linger.ms`=5) and consumes them in"
-              " the same process; latency is receive time minus send time. This is the figure to read for"
-              " latency; the p99 above is at an unbounded rate." % (res.get("librdkafka", "?"), args.lat_rate,
-                                                                     args.lat_seconds))
-            w("")
-            w("| End-to-end | Kafka ms | kavka ms | ratio |")
-            w("|---|---:|---:|---:|")
-            for key, lab in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9"), ("max_us", "max"),
-                             ("ack_p99_us", "produce acknowledgement p99")):
-                w("| %s | %.2f | %.2f | %s |" % (lab, R["e2e"][key] / 1000, K["e2e"][key] / 1000,
-                                                ratio(K["e2e"][key], R["e2e"][key])))
-            w("")
-        if "rdtput" in K and "rdtput" in R:
-            w("Throughput through librdkafka: `bench/rdlat --throughput` produces %d records of 1 KiB as fast as"
-              " librdkafka takes them (acks=all, librdkafka's default batching, its default partitioner over 8"
-              " partitions) and waits for every acknowledgement, then one consumer assigned all 8 partitions"
-              " fetches them back from the beginning (timed from the first record). MB = 10^6 bytes of values."
-              % args.records)
-            w("")
-            w("| librdkafka | Kafka | kavka | ratio |")
-            w("|---|---:|---:|---:|")
-            for key, lab in (("produce_rps", "produce records/s"), ("produce_mbps", "produce MB/s"),
-                             ("fetch_rps", "fetch records/s"), ("fetch_mbps", "fetch MB/s")):
-                w("| %s | %.0f | %.0f | %s |" % (lab, R["rdtput"][key], K["rdtput"][key],
-                                                ratio(K["rdtput"][key], R["rdtput"][key])))
-            w("")
-        w("| Resources | Kafka | kavka | ratio |")
-        w("|---|---:|---:|---:|")
-        w("| Start-up (process start to first ApiVersions answer) | %.2f s | %.3f s | %s |" % (
-            R["startup_s"], K["startup_s"], ratio(K["startup_s"], R["startup_s"])))
-        w("| RSS idle after start-up | %s | %s | %s |" % (fmt_mb(R["rss_idle_kb"]), fmt_mb(K["rss_idle_kb"]),
-                                                        ratio(K["rss_idle_kb"], R["rss_idle_kb"])))
-        w("| RSS peak (VmHWM) over the run | %s | %s | %s |" % (fmt_mb(R["rss_peak_kb"]), fmt_mb(K["rss_peak_kb"]),
-                                                              ratio(K["rss_peak_kb"], R["rss_peak_kb"])))
-        w("| Broker CPU per GB produced (all four cases) | %.1f s | %.1f s | %s |" % (
-            R["produce_cpu_s_per_gb"], K["produce_cpu_s_per_gb"],
-            ratio(K["produce_cpu_s_per_gb"], R["produce_cpu_s_per_gb"])))
-        w("| Broker CPU per GB consumed | %.1f s | %.1f s | %s |" % (
-            R["consume_cpu_s_per_gb"], K["consume_cpu_s_per_gb"],
-            ratio(K["consume_cpu_s_per_gb"], R["consume_cpu_s_per_gb"])))
-        w("")
-        w("CPU is the broker process's utime+stime from `/proc/<pid>/stat` over each run (a JVM's includes"
-          " its JIT compiler and garbage collector threads); RSS from `/proc/<pid>/status`.")
-        w("")
+        broker_tables(w, K, R)
     if Z and M:
-        w("## Metastore: kavka-metastore vs Apache ZooKeeper")
+        metastore_tables(w, M, Z)
+    cg = res.get("callgrind")
+    if cg:
+        w("## Instruction counts (callgrind, kavka only)")
         w("")
-        w("Load: `bench/zkbench` (C, on the ZooKeeper C client libzookeeper-mt). N sessions each keep"
-          " one asynchronous request in flight (a closed loop); %g s of creates, then %g s of gets and"
-          " %g s of sets on the znodes created, %g s of watch ops (getData with a watch, then setData of"
-          " that znode; the op ends when the NodeDataChanged notification arrives), then deletes of all"
-          " of them. Latency is request to completion callback (for watch ops: to the notification) in the client. Both servers from ZooKeeper's `zoo_sample.cfg` settings"
-          " (fsync of the transaction log on: `forceSync` defaults to yes), standalone; ZooKeeper with"
-          " `zkServer.sh`'s 1000 MB heap."
-          % (args.zk_seconds, args.zk_seconds, args.zk_seconds, args.zk_seconds))
+        w("Repeatable on a noisy machine: `valgrind --tool=callgrind` counts the instructions the server"
+          " process executes for a fixed workload, from the first request to the end of its shutdown"
+          " (collection switched on with `callgrind_control -i on` once the server is ready; start-up and"
+          " symbol binding are not counted). A change's effect shows here without timing noise. (A JVM"
+          " under valgrind would count its interpreter, so Kafka and ZooKeeper have no such figure.)")
         w("")
-        w("| Op | Sessions | Value | ZooKeeper ops/s | kavka ops/s | ratio | ZooKeeper p99 ms | kavka p99 ms | ratio |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for sessions, value in args.zk_cases:
-            for op in ("create", "get", "set", "watch", "delete"):
-                key = "%s %d %d" % (op, sessions, value)
-                z, k = Z["runs"].get(key), M["runs"].get(key)
-                if not z or not k:
-                    continue
-                err = ""
-                if z["errors"] or k["errors"]:
-                    err = " (errors: ZooKeeper %g, kavka %g)" % (z["errors"], k["errors"])
-                w("| %s%s | %d | %s | %.0f | %.0f | %s | %.2f | %.2f | %s |" % (
-                    op, err, sessions, "%d B" % value if value < 1024 else "%d KiB" % (value // 1024),
-                    z["ops_s"], k["ops_s"], ratio(k["ops_s"], z["ops_s"]),
-                    z["p99_us"] / 1000, k["p99_us"] / 1000, ratio(k["p99_us"], z["p99_us"])))
+        w("| Workload | instructions | per unit |")
+        w("|---|---:|---:|")
+        b, mm = cg["broker"], cg["metastore"]
+        w("| kavka-broker (its metastore runs natively): `rdlat --throughput`, %d records of 1 KiB produced"
+          " (acks=all, 8 partitions) and fetched back | %d | **%.0f per record** |"
+          % (b["records"], b["ir"], b["ir_per_record"]))
+        w("| kavka-metastore: `zkbench --ops`, 8 sessions, 100 B, %d ops of each kind (%d in all) | %d |"
+          " **%.0f per op** |" % (args.cg_ops, mm["ops"], mm["ir"], mm["ir_per_op"]))
         w("")
-        Z38 = res["metastore"].get("zookeeper-3.8")
-        if Z38:
-            w("The same load against ZooKeeper %s (Maven Central jars, same settings), one row per op,"
-              " geometric mean over the session/value cases:" % res["zk38_version"])
+        for name, d in (("kavka-broker", b), ("kavka-metastore", mm)):
+            w("Top functions by own instructions, %s (loaded run):" % name)
             w("")
-            w("| Op | ZooKeeper %s ops/s (geomean) | kavka ops/s (geomean) | ratio | ZooKeeper %s p99 ms | kavka p99 ms | ratio |"
-              % (res["zk38_version"], res["zk38_version"]))
-            w("|---|---:|---:|---:|---:|---:|---:|")
-            for op in ("create", "get", "set", "watch", "delete"):
-                keys = [k for k in Z38["runs"] if k.split()[0] == op and k in M["runs"]]
-                if not keys:
-                    continue
-                zo = geomean([Z38["runs"][k]["ops_s"] for k in keys])
-                ko = geomean([M["runs"][k]["ops_s"] for k in keys])
-                zl = geomean([Z38["runs"][k]["p99_us"] / 1000 for k in keys])
-                kl = geomean([M["runs"][k]["p99_us"] / 1000 for k in keys])
-                w("| %s | %.0f | %.0f | %s | %.2f | %.2f | %s |" % (op, zo, ko, ratio(ko, zo), zl, kl, ratio(kl, zl)))
+            w("```")
+            L.extend(d["top"])
+            w("```")
             w("")
-        w("| Resources | ZooKeeper | kavka | ratio |")
-        w("|---|---:|---:|---:|")
-        w("| Start-up (process start to first `ruok` → `imok`) | %.2f s | %.3f s | %s |" % (
-            Z["startup_s"], M["startup_s"], ratio(M["startup_s"], Z["startup_s"])))
-        w("| RSS idle after start-up | %s | %s | %s |" % (fmt_mb(Z["rss_idle_kb"]), fmt_mb(M["rss_idle_kb"]),
-                                                        ratio(M["rss_idle_kb"], Z["rss_idle_kb"])))
-        w("| RSS peak (VmHWM) over the run | %s | %s | %s |" % (fmt_mb(Z["rss_peak_kb"]), fmt_mb(M["rss_peak_kb"]),
-                                                              ratio(M["rss_peak_kb"], Z["rss_peak_kb"])))
-        w("| Server CPU per operation | %.0f µs | %.0f µs | %s |" % (
-            Z["cpu_us_per_op"], M["cpu_us_per_op"], ratio(M["cpu_us_per_op"], Z["cpu_us_per_op"])))
-        w("")
-    w("## Chart")
-    w("")
-    if res.get("chart"):
-        w("![throughput and latency](benchmarks.png)")
-    else:
-        w("No chart: %s" % res.get("chart_note", "gnuplot not installed"))
-    w("")
-    w("## Not measured yet")
-    w("")
-    if not args.rdlat:
-        w("- End-to-end latency at a fixed rate: bench/rdlat was not built (librdkafka-dev missing).")
-    w("- End-to-end latency at more than one rate, and with 8 partitions.")
-    w("- Pipelines deeper than one request per session"
-      " (`zkbench ... WINDOW` supports it; `bench/run` does not use it).")
-    w("- CPU seconds per GB counts only the broker process; the load tools run on the same two cores.")
-    w("- Longer runs: every figure is the median of %d runs of a few seconds each; on this shared machine"
-      " single runs of the same case differ by up to a factor of two (see the log), so ratios near 1"
-      " mean \"no measurable difference\"." % args.rounds)
-    w("")
     w("## Log of the run")
     w("")
     w("```")
@@ -781,89 +1030,138 @@ def write_report(res, args, path):
         f.write("\n".join(L) + "\n")
 
 
-def write_chart(res, work, png):
-    if not shutil.which("gnuplot"):
-        return False, "gnuplot not installed (apt-get install gnuplot-nox)"
-    K, R = res["broker"].get("kavka"), res["broker"].get("kafka")
-    Z, M = res["metastore"].get("zookeeper"), res["metastore"].get("kavka-metastore")
-    files = {}
-
-    def dat(name, rows):
-        p = os.path.join(work, name + ".dat")
-        with open(p, "w") as f:
-            for row in rows:
-                f.write(" ".join('"%s"' % x if isinstance(x, str) else "%g" % x for x in row) + "\n")
-        files[name] = p
-
-    plots = []
-    if K and R:
-        rows = []
-        for label, _, parts in PRODUCE_CASES:
-            key = "%s p%d" % (label, parts)
-            rows.append(("produce\\n%s p%d" % (label, parts), R["produce"][key]["mb_s"], K["produce"][key]["mb_s"]))
-        for parts in (1, 8):
-            rows.append(("consume\\np%d" % parts, R["consume"]["p%d" % parts]["fetch_mb_s"],
-                         K["consume"]["p%d" % parts]["fetch_mb_s"]))
-        dat("broker_tput", rows)
-        dat("broker_lat", [("%s p%d" % (label, parts), R["produce"]["%s p%d" % (label, parts)]["p99_ms"],
-                            K["produce"]["%s p%d" % (label, parts)]["p99_ms"]) for label, _, parts in PRODUCE_CASES])
-        plots.append(("broker_tput", "Broker throughput (MB/s, higher is better)", "Kafka 4", "kavka"))
-        plots.append(("broker_lat", "Producer p99 latency, unbounded rate (ms, lower is better)", "Kafka 4", "kavka"))
-        if "e2e" in K and "e2e" in R:
-            dat("broker_e2e", [(lab, R["e2e"][key] / 1000, K["e2e"][key] / 1000)
-                               for key, lab in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9"))])
-            plots.append(("broker_e2e", "End-to-end latency at %d rec/s, 1 KiB, acks=all (ms, lower is better)"
-                          % res["lat_rate"], "Kafka 4", "kavka"))
-    if Z and M:
-        rows, lrows = [], []
-        for sessions, value in args_zk_cases(res):
-            for op in ("create", "get", "set", "watch", "delete"):
-                key = "%s %d %d" % (op, sessions, value)
-                if key in Z["runs"] and key in M["runs"]:
-                    lab = "%s\\n%d%s" % (op, sessions, "" if value < 1024 else " 10K")
-                    rows.append((lab, Z["runs"][key]["ops_s"], M["runs"][key]["ops_s"]))
-                    lrows.append((lab, Z["runs"][key]["p99_us"] / 1000, M["runs"][key]["p99_us"] / 1000))
-        dat("zk_tput", rows)
-        dat("zk_lat", lrows)
-        plots.append(("zk_tput", "Metastore ops/s by op and sessions (higher is better)", "ZooKeeper 3.9", "kavka"))
-        plots.append(("zk_lat", "Metastore p99 latency (ms, lower is better)", "ZooKeeper 3.9", "kavka"))
-    if not plots:
-        return False, "nothing to plot"
-    gp = ["set terminal pngcairo size 1400,%d font 'sans,9'" % (450 * len(plots)),
-          "set output '%s'" % png,
-          "set multiplot layout %d,1" % len(plots),
-          "set style data histogram", "set style histogram clustered gap 1",
-          "set style fill solid 0.8 border -1", "set boxwidth 0.9", "set grid ytics",
-          "set yrange [0:*]", "set key top left", "set xtics nomirror", "set bmargin 4"]
-    for name, title, ref, kav in plots:
-        gp.append("set title '%s'" % title)
-        gp.append("plot '%s' using 2:xtic(1) title '%s' lc rgb '#888888', '' using 3 title '%s' lc rgb '#d9480f'"
-                  % (files[name], ref, kav))
-    gp.append("unset multiplot")
-    script = os.path.join(work, "chart.gp")
-    with open(script, "w") as f:
-        f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
-    if r.returncode != 0:
-        return False, "gnuplot failed: %s" % r.stderr[-500:]
-    return True, ""
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    if not xs:
+        return None
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1 / len(xs))
 
 
-def median(results):
-    """The median of every number across rounds (same shape in every round);
-    the mean of the middle two for an even count."""
-    first = results[0]
-    if isinstance(first, dict):
-        return {k: median([r[k] for r in results]) for k in first}
-    if isinstance(first, (int, float)) and not isinstance(first, bool):
-        v = sorted(results)
-        n = len(v)
-        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-    return first
+def fmt_mib(kb):
+    return "%.0f MiB" % (kb / 1024)
 
 
-def args_zk_cases(res):
-    return [tuple(x) for x in res["zk_cases"]]
+def row(w, label, K, R, get, higher_better, unit_fmt=fnum, note=lambda: ""):
+    kv = [v for v in (safe(get, x) for x in K) if v is not None]
+    rv = [v for v in (safe(get, x) for x in R) if v is not None]
+    if not kv or not rv:
+        return
+    w("| %s%s | %s | %s | %s |" % (label, note(), fspread(rv), fspread(kv),
+                                   fratio(ratios(K, R, get), higher_better)))
+
+
+def safe(get, x):
+    try:
+        return get(x)
+    except (KeyError, TypeError):
+        return None
+
+
+def broker_tables(w, K, R):
+    w("## Broker: kavka-broker (+ kavka-metastore) vs Apache Kafka (KRaft)")
+    w("")
+    w("Each cell: median (min–max) over the rounds. Ratio = kavka ÷ Kafka per round: above 1 is faster for"
+      " throughput; below 1 is better for latency, CPU and memory.")
+    w("")
+    w("**Produce** with Kafka's `ProducerPerformance` (`kafka-producer-perf-test`), `--throughput -1`,"
+      " default producer settings apart from `acks`, one topic per case. p99 is its send-to-acknowledgement"
+      " latency at an unbounded rate (mostly queueing in the producer); read the end-to-end table for"
+      " latency. CPU is the server processes' utime+stime per GB produced.")
+    w("")
+    w("| Case | Kafka | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for case, kind, p in BROKER_CASES:
+        if kind != "produce":
+            continue
+        ln = lambda c=case: load_note(K, R, lambda x: x["cases"][c]["load_cpu"])
+        row(w, "%s MB/s" % case[8:], K, R, lambda x, c=case: x["cases"][c]["mb_s"], True, note=ln)
+        row(w, "%s p99 ms" % case[8:], K, R, lambda x, c=case: x["cases"][c]["p99_ms"], False)
+        row(w, "%s CPU s/GB" % case[8:], K, R, lambda x, c=case: x["cases"][c]["cpu_s_per_gb"], False)
+    w("")
+    w("**Consume and fetch.** `ConsumerPerformance` (`kafka-consumer-perf-test`) with a fresh group reads"
+      " the acks=all topic of the produce case, again with another fresh group until the fetch time adds"
+      " up to the case's length; MB/s (MiB) over fetch time, group join apart. *8 groups*: `bench/rdlat"
+      " --fanout`, eight librdkafka consumers in eight groups read the 8-partition topic from the"
+      " beginning, over and over (MB = 10^6 bytes of values). *librdkafka*: `bench/rdlat --throughput`"
+      " produces (acks=all, librdkafka's default batching, 8 partitions) and waits for every"
+      " acknowledgement, then one consumer assigned all partitions fetches everything back.")
+    w("")
+    w("| Case | Kafka | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for case in ("consume p1", "consume p8"):
+        ln = lambda c=case: load_note(K, R, lambda x: x["cases"][c]["load_cpu"])
+        row(w, "%s MB/s" % case, K, R, lambda x, c=case: x["cases"][c]["mb_s"], True, note=ln)
+        row(w, "%s group join ms" % case, K, R, lambda x, c=case: x["cases"][c]["join_ms"], False)
+        row(w, "%s server CPU s" % case, K, R, lambda x, c=case: x["cases"][c]["server_cpu_s"], False)
+    c = "fetch 8 groups p8"
+    row(w, "8 groups, fetch MB/s", K, R, lambda x: x["cases"][c]["fetch_mb_s"], True,
+        note=lambda: load_note(K, R, lambda x: x["cases"][c]["load_cpu"]))
+    c = "librdkafka produce+fetch p8"
+    ln = lambda: load_note(K, R, lambda x: x["cases"][c]["load_cpu"])
+    row(w, "librdkafka produce MB/s", K, R, lambda x: x["cases"][c]["produce_mb_s"], True, note=ln)
+    row(w, "librdkafka fetch MB/s", K, R, lambda x: x["cases"][c]["fetch_mb_s"], True, note=ln)
+    w("")
+    w("**End-to-end latency at a fixed rate**: `bench/rdlat` (librdkafka, default `linger.ms` 5) sends"
+      " records of 1 KiB at the rate with acks=all, round robin over the topic's partitions, and a consumer in"
+      " the same process assigned every partition receives them; latency = receive time − send time.")
+    w("")
+    w("| Case | Kafka | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for p in (1, 8):
+        for rate in E2E_RATES:
+            case = "end-to-end %dk/s p%d" % (rate // 1000, p)
+            for key in ("p50_ms", "p99_ms", "p999_ms"):
+                row(w, "%d rec/s, %d partition%s, %s" % (rate, p, "s" if p > 1 else "", key.replace("_", " ")),
+                    K, R, lambda x, c=case, k=key: x["cases"][c][k], False)
+            row(w, "%d rec/s, %d partition%s, achieved rec/s" % (rate, p, "s" if p > 1 else ""), K, R,
+                lambda x, c=case: x["cases"][c]["achieved_rec_s"], True)
+    w("")
+    w("**Resources.** RSS summed over the server's processes (kavka: broker + metastore).")
+    w("")
+    w("| | Kafka | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    row(w, "Start-up s (spawn to first ApiVersions answer)", K, R, lambda x: x["startup_s"], False)
+    row(w, "RSS idle after start-up, MiB", K, R, lambda x: x["rss_idle_kb"] / 1024, False)
+    row(w, "Peak RSS over all cases, MiB", K, R, lambda x: x["rss_peak_kb"] / 1024, False)
+    row(w, "RSS with 1,000 partitions and 100k records, MiB", K, R, lambda x: x["rss_1000p_kb"] / 1024, False)
+    row(w, "Peak RSS with 1,000 partitions, MiB", K, R, lambda x: x["hwm_1000p_kb"] / 1024, False)
+    w("")
+
+
+def metastore_tables(w, M, Z):
+    w("## Metastore: kavka-metastore vs Apache ZooKeeper")
+    w("")
+    w("`bench/zkbench` (C, on the ZooKeeper C client): N sessions; *closed* = one request in flight per"
+      " session, *window16* = 16 pipelined per session. Per case: creates for the case's length, then gets,"
+      " sets, watch ops (getData with a watch, then setData; done at the notification), then deletes of"
+      " every znode created. Latency: request to completion in the client.")
+    w("")
+    w("| Case | ZooKeeper | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for label, _, _, _ in zk_cases(None):
+        for op in ("create", "get", "set", "watch", "delete"):
+            k = "%s %s" % (op, label)
+            ln = lambda k=k: load_note(M, Z, lambda x: x["cases"][k]["load_cpu"])
+            row(w, "%s %s ops/s" % (label, op), M, Z, lambda x, k=k: x["cases"][k]["ops_s"], True, note=ln)
+            row(w, "%s %s p99 ms" % (label, op), M, Z, lambda x, k=k: x["cases"][k]["p99_ms"], False)
+    w("")
+    w("**Memory.** A fresh server; `zkbench --fill` creates the znodes and leaves them; *beyond the"
+      " payload* = peak RSS − the bytes of the paths and data held.")
+    w("")
+    w("| | ZooKeeper | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for key in ("memory 100k x 1 KiB", "memory 20k x 10 KiB"):
+        row(w, "%s: payload MiB" % key[7:], M, Z, lambda x, k=key: x[k]["payload_mib"], False)
+        row(w, "%s: peak RSS MiB" % key[7:], M, Z, lambda x, k=key: x[k]["peak_mib"], False)
+        row(w, "%s: beyond the payload MiB" % key[7:], M, Z, lambda x, k=key: x[k]["beyond_mib"], False)
+    row(w, "Start-up s (spawn to first `ruok`)", M, Z, lambda x: x["startup_s"], False)
+    row(w, "RSS idle, MiB", M, Z, lambda x: x["rss_idle_kb"] / 1024, False)
+    row(w, "Peak RSS over the op cases, MiB", M, Z, lambda x: x["rss_peak_kb"] / 1024, False)
+    row(w, "Server CPU µs per op", M, Z, lambda x: x["cpu_us_per_op"], False)
+    w("")
 
 
 # ----------------------------------------------------------------- main ----
@@ -873,45 +1171,56 @@ def main():
     ap.add_argument("--kavka-broker", required=True)
     ap.add_argument("--kavka-metastore", required=True)
     ap.add_argument("--zkbench", required=True)
-    ap.add_argument("--rdlat", help="the librdkafka latency tool (bench/rdlat.c); skipped when not given")
-    ap.add_argument("--lat-rate", type=int, default=5000)
-    ap.add_argument("--lat-seconds", type=float, default=5)
-    ap.add_argument("--records", type=int, default=200000)
-    ap.add_argument("--warmup", type=int, default=50000)
-    ap.add_argument("--zk-seconds", type=float, default=2.0)
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="measure each server this many times, alternating reference and kavka; report the median")
-    ap.add_argument("--only", choices=["broker", "metastore"], help="run one half only")
+    ap.add_argument("--rdlat", required=True)
+    ap.add_argument("--quick", action="store_true",
+                    help="5 s cases, 2 s warm-up, 100k records: for trying changes; the report says so")
+    ap.add_argument("--seconds", type=float, default=30, help="length of each measured case")
+    ap.add_argument("--warm-seconds", type=float, default=8, help="length of each warm-up case")
+    ap.add_argument("--min-records", type=int, default=1000000)
+    ap.add_argument("--warm-records", type=int, default=200000)
+    ap.add_argument("--max-records", type=int, default=6000000)
+    ap.add_argument("--fill-small", type=int, default=100000, help="znodes of 1 KiB for the memory figure")
+    ap.add_argument("--fill-large", type=int, default=20000, help="znodes of 10 KiB for the memory figure")
+    ap.add_argument("--cg-records", type=int, default=20000)
+    ap.add_argument("--cg-ops", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--server-cpus", default="0")
+    ap.add_argument("--load-cpus", default="1")
+    ap.add_argument("--only", choices=["broker", "metastore", "callgrind"], help="run one part only")
+    ap.add_argument("--cases", action="append", metavar="REGEX",
+                    help="run only the cases whose name matches (repeatable); for trying things")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory's data")
     ap.add_argument("--report-from", metavar="RESULTS_JSON",
-                    help="only rewrite the report and chart from the results.json of an earlier run")
+                    help="only rewrite the report from the results.json of an earlier run")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.warm_seconds = min(args.seconds, 5), min(args.warm_seconds, 2)
+        args.min_records, args.warm_records = min(args.min_records, 100000), min(args.warm_records, 30000)
+        args.fill_small, args.fill_large = min(args.fill_small, 20000), min(args.fill_large, 4000)
+    CPUS["server"], CPUS["load"] = args.server_cpus, args.load_cpus
     if args.report_from:
         with open(args.report_from) as f:
             res = json.load(f)
         for k, v in res["args"].items():
             if k not in ("out", "report_from"):
                 setattr(args, k, v)
-        args.zk_cases = [tuple(x) for x in args.zk_cases]
+        CPUS["server"], CPUS["load"] = args.server_cpus, args.load_cpus
         log_lines[:] = res["log"]
-        work = tempfile.mkdtemp(prefix="kavka-bench-report-")
-        png = os.path.join(os.path.dirname(args.out), "benchmarks.png")
-        res["chart"], res["chart_note"] = write_chart(res, work, png)
         write_report(res, args, args.out)
-        shutil.rmtree(work)
         return
-    args.zk_cases = [(1, 100), (8, 100), (64, 100), (8, 10240)]
 
     t_start = time.time()
     work = tempfile.mkdtemp(prefix="kavka-bench-")
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, f: (stop_all(), sys.exit(128 + s)))
     res = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip(),
-           "machine": machine(), "broker": {}, "lat_rate": args.lat_rate, "metastore": {}, "zk_cases": args.zk_cases,
+           "machine": machine(), "rounds": {},
            "commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip(),
-           "kafka_version": "?", "zk_version": "?", "zk38_version": None,
+           "kafka_version": "?", "zk_version": "?",
+           "librdkafka": subprocess.run(["dpkg-query", "-W", "-f=${Version}", "librdkafka1"],
+                                        capture_output=True, text=True).stdout.strip() or "?",
            "dirty": bool(subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no",
                                          "--", "broker", "metastore", "common", "meson.build"],
                                         capture_output=True, text=True).stdout.strip())}
@@ -922,48 +1231,37 @@ def main():
         m = re.match(r"zookeeper-([\d.]+)\.jar$", j)
         if m:
             res["zk_version"] = m.group(1)
-    for j in os.listdir(JARS38) if os.path.isdir(JARS38) else []:
-        m = re.match(r"zookeeper-(3\.8[\d.]*)\.jar$", j)
-        if m:
-            res["zk38_version"] = m.group(1)
-    if args.rdlat:
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "librdkafka1"], capture_output=True, text=True)
-        res["librdkafka"] = r.stdout.strip() or "?"
-    say("work directory %s; machine: %d cores, %s GiB RAM, Linux %s; load average %s" % (
-        work, res["machine"]["nproc"], res["machine"]["ram_gib"], res["machine"]["kernel"],
-        " ".join(res["machine"]["loadavg"])))
+    say("work directory %s; %d cores, %s GiB RAM, Linux %s; load average %s; servers on CPU %s, load on CPU %s"
+        % (work, res["machine"]["nproc"], res["machine"]["ram_gib"], res["machine"]["kernel"],
+           " ".join(res["machine"]["loadavg"]), CPUS["server"], CPUS["load"]))
     try:
         c = res["ceiling"] = {}
-        c["loopback_mb_s"], c["loopback_note"] = ceiling_loopback(work)
+        c["loopback_mb_s"] = ceiling_loopback()
         c["disk_mb_s"], c["disk_syncs_s"] = ceiling_disk(work)
-        say("ceiling: loopback %s MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B" % (
-            "%.0f" % c["loopback_mb_s"] if c["loopback_mb_s"] else "n/a", c["disk_mb_s"], c["disk_syncs_s"]))
-        rounds = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": [], "zookeeper-3.8": []}
+        say("ceiling: loopback %.0f MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B"
+            % (c["loopback_mb_s"], c["disk_mb_s"], c["disk_syncs_s"]))
+        rounds = res["rounds"] = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": []}
         for n in range(args.rounds):
             rw = os.path.join(work, "round%d" % (n + 1))
             os.makedirs(rw)
             say("round %d of %d" % (n + 1, args.rounds))
+            order = (0, 1) if n % 2 == 0 else (1, 0)
             if args.only in (None, "broker"):
-                port = free_port()
-                rounds["kafka"].append(bench_broker(kafka_server(rw, port), port, rw, args))
-                port = free_port()
-                rounds["kavka"].append(bench_broker(kavka_server(rw, port, args.kavka_broker), port, rw, args))
+                makers = [("kafka", lambda wk, p: kafka_server(wk, p)),
+                          ("kavka", lambda wk, p: kavka_server(wk, p, args))]
+                for i in order:
+                    name, make = makers[i]
+                    rounds[name].append(bench_broker(make, rw, args))
             if args.only in (None, "metastore"):
-                port = free_port()
-                rounds["zookeeper"].append(bench_metastore(zookeeper_server(rw, port), port, rw, args))
-                if res["zk38_version"]:
-                    port = free_port()
-                    rounds["zookeeper-3.8"].append(bench_metastore(zookeeper38_server(rw, port), port, rw, args))
-                port = free_port()
-                rounds["kavka-metastore"].append(bench_metastore(
-                    metastore_server(rw, port, args.kavka_metastore), port, rw, args))
-        res["rounds"] = rounds
-        for name in ("kafka", "kavka"):
-            if rounds[name]:
-                res["broker"][name] = median(rounds[name])
-        for name in ("zookeeper", "kavka-metastore", "zookeeper-3.8"):
-            if rounds[name]:
-                res["metastore"][name] = median(rounds[name])
+                makers = [("zookeeper", lambda wk, p: zookeeper_server(wk, p, args)),
+                          ("kavka-metastore", lambda wk, p: metastore_server(wk, p, args))]
+                for i in order:
+                    name, make = makers[i]
+                    rounds[name].append(bench_metastore(make, rw, args))
+        if args.only in (None, "callgrind"):
+            cw = os.path.join(work, "callgrind")
+            os.makedirs(cw)
+            res["callgrind"] = bench_callgrind(cw, args)
     finally:
         stop_all()
     res["wall_s"] = time.time() - t_start
@@ -972,15 +1270,8 @@ def main():
     res["args"] = {k: v for k, v in vars(args).items()}
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    png = os.path.join(os.path.dirname(args.out), "benchmarks.png")
-    res["chart"], res["chart_note"] = write_chart(res, work, png)
     write_report(res, args, args.out)
-    say("wrote %s%s; raw results in %s" % (args.out, " and " + png if res["chart"] else "", work))
-    if not args.keep:
-        # Drop the data, keep the logs.
-        for n in range(args.rounds):
-            for sub in ("kafka/logs", "kavka/data", "zookeeper/data", "metastore/data"):
-                shutil.rmtree(os.path.join(work, "round%d" % (n + 1), sub), ignore_errors=True)
+    say("wrote %s; raw results in %s" % (args.out, work))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,28 @@
  * requests of one session in order). Every request's latency (submit to
  * completion callback) is recorded; each phase prints one line:
  *   op=create sessions=8 value=100 ops=12345 secs=2.001 ops_per_s=6169.4 p50_us=1200 p99_us=3400 p999_us=5100 errors=0
- * Built by bench/run: cc -O2 -o zkbench zkbench.c -lzookeeper_mt -lpthread
+ *
+ *   zkbench --ops HOST:PORT SESSIONS VALUE_BYTES OPS [WINDOW]
+ *
+ * The same phases and output lines, but each of create, get, set and watch
+ * runs exactly OPS operations in total over all sessions instead of for a
+ * time (delete still deletes every znode created). Meant for a server under
+ * valgrind (slow, for instruction counts): the session timeout is 30 s (as in
+ * the timed form) and the sessions get 120 s to connect instead of 20.
+ *
+ *   zkbench --fill HOST:PORT SESSIONS VALUE_BYTES COUNT
+ *
+ * Creates the persistent znode /zkfill-<pid>-<time>, then COUNT persistent
+ * znodes under it, /zkfill-<pid>-<time>/n<k> (k = 0 .. COUNT-1), VALUE_BYTES
+ * of data each, the sessions pipelining (16 requests in flight per session),
+ * and exits leaving them all in place. Prints one line:
+ *   filled=10000 path_bytes=... data_bytes=... secs=... errors=0
+ * (filled: znodes created under the parent; path_bytes: the sum of the full
+ * path lengths of every znode created, the parent's included; data_bytes:
+ * the sum of their data; secs: from creating the parent until the last
+ * create completed.) Exits 1 if any create failed.
+ *
+ * Built by bench/run: cc -O2 -Wall -DTHREADED -o zkbench zkbench.c -lzookeeper_mt -lpthread
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +60,7 @@ struct sess {
     pthread_mutex_t mu;      /* completions of one handle run on one thread; the
                                 main thread only touches state before/after a phase */
     long created;            /* znodes created in the create phase */
+    long path_bytes;         /* --fill: sum of the lengths of their paths */
     long next;               /* next index to issue in the current phase */
     int inflight;
     int done;
@@ -56,6 +78,9 @@ struct req {
 
 static int nsess, vbytes, window = 1;
 static double seconds;
+static long ops_total;       /* --ops and --fill: ops per phase, over all sessions */
+static int fill;             /* --fill */
+static atomic_long issued;   /* --ops and --fill: ops issued in this phase */
 static char *value;
 static char root[64];
 static atomic_int phase = -1;
@@ -85,8 +110,10 @@ static void finish(struct req *r, int rc)
     pthread_mutex_lock(&s->mu);
     if (rc != ZOK)
         s->errors++;
-    else if (atomic_load(&phase) == OP_CREATE)
+    else if (atomic_load(&phase) == OP_CREATE) {
         s->created++;
+        s->path_bytes += (long)strlen(r->path);
+    }
     if (s->nlat == s->caplat) {
         s->caplat = s->caplat ? s->caplat * 2 : 4096;
         s->lat = realloc(s->lat, s->caplat * sizeof *s->lat);
@@ -144,10 +171,15 @@ static void issue(struct sess *s)
     int ph = atomic_load(&phase);
     while (!s->done && s->inflight < window) {
         int over;
+        long k = 0; /* --ops and --fill: the op's number in the phase */
         if (ph == OP_DELETE)
             over = s->next >= s->created;
+        else if (READS_BACK(ph) && s->created == 0)
+            over = 1;
+        else if (ops_total > 0) /* takes one of the phase's ops if not over */
+            over = (k = atomic_fetch_add(&issued, 1)) >= ops_total;
         else
-            over = now_ns() >= deadline_ns || (READS_BACK(ph) && s->created == 0);
+            over = now_ns() >= deadline_ns;
         if (over) {
             if (s->inflight == 0) {
                 s->done = 1;
@@ -163,7 +195,10 @@ static void issue(struct sess *s)
         r->s = s;
         r->idx = READS_BACK(ph) ? s->next % s->created : s->next;
         s->next++;
-        path_of(path, sizeof r->path, s->id, r->idx);
+        if (fill)
+            snprintf(path, sizeof r->path, "%s/n%ld", root, k);
+        else
+            path_of(path, sizeof r->path, s->id, r->idx);
         s->inflight++;
         r->t0 = now_ns();
         int rc;
@@ -211,26 +246,73 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Runs phase PH on every session until all are done; returns its seconds. */
+static double run_phase(struct sess *ss, int ph)
+{
+    for (int i = 0; i < nsess; i++) {
+        ss[i].next = 0;
+        ss[i].done = 0;
+        ss[i].nlat = 0;
+        ss[i].errors = 0;
+    }
+    atomic_store(&sessions_done, 0);
+    atomic_store(&issued, 0);
+    atomic_store(&phase, ph);
+    int64_t t0 = now_ns();
+    deadline_ns = t0 + (int64_t)(seconds * 1e9);
+    for (int i = 0; i < nsess; i++) {
+        pthread_mutex_lock(&ss[i].mu);
+        issue(&ss[i]);
+        pthread_mutex_unlock(&ss[i].mu);
+    }
+    pthread_mutex_lock(&done_mu);
+    while (atomic_load(&sessions_done) < nsess)
+        pthread_cond_wait(&done_cv, &done_mu);
+    pthread_mutex_unlock(&done_mu);
+    return (now_ns() - t0) / 1e9;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: zkbench HOST:PORT SESSIONS VALUE_BYTES SECONDS [WINDOW]\n"
+                    "       zkbench --ops HOST:PORT SESSIONS VALUE_BYTES OPS [WINDOW]\n"
+                    "       zkbench --fill HOST:PORT SESSIONS VALUE_BYTES COUNT\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 5) {
-        fprintf(stderr, "usage: zkbench HOST:PORT SESSIONS VALUE_BYTES SECONDS [WINDOW]\n");
-        return 2;
+    int a = 1, ops_mode = 0;
+    if (argc > 1 && strcmp(argv[1], "--ops") == 0)
+        ops_mode = a = 2;
+    else if (argc > 1 && strcmp(argv[1], "--fill") == 0) {
+        fill = 1;
+        a = 2;
     }
-    const char *hosts = argv[1];
-    nsess = atoi(argv[2]);
-    vbytes = atoi(argv[3]);
-    seconds = atof(argv[4]);
-    if (argc > 5)
-        window = atoi(argv[5]);
-    if (nsess < 1 || vbytes < 0 || seconds <= 0 || window < 1) {
+    if (argc < a + 4 || (fill && argc > a + 4))
+        return usage();
+    const char *hosts = argv[a];
+    nsess = atoi(argv[a + 1]);
+    vbytes = atoi(argv[a + 2]);
+    if (ops_mode || fill)
+        ops_total = atol(argv[a + 3]);
+    else
+        seconds = atof(argv[a + 3]);
+    if (argc > a + 4)
+        window = atoi(argv[a + 4]);
+    if (fill)
+        window = 16;
+    if (nsess < 1 || vbytes < 0 || window < 1 || ((ops_mode || fill) ? ops_total < 1 : seconds <= 0)) {
         fprintf(stderr, "zkbench: bad arguments\n");
         return 2;
     }
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     value = malloc(vbytes ? vbytes : 1);
     memset(value, 'v', vbytes ? vbytes : 1);
-    snprintf(root, sizeof root, "/zkbench-%ld-%d", (long)time(NULL), (int)getpid());
+    if (fill)
+        snprintf(root, sizeof root, "/zkfill-%d-%ld", (int)getpid(), (long)time(NULL));
+    else
+        snprintf(root, sizeof root, "/zkbench-%ld-%d", (long)time(NULL), (int)getpid());
 
     struct sess *ss = calloc(nsess, sizeof *ss);
     for (int i = 0; i < nsess; i++) {
@@ -242,7 +324,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    int64_t until = now_ns() + 20LL * 1000000000;
+    int64_t until = now_ns() + (ops_mode ? 120LL : 20LL) * 1000000000;
     for (int i = 0; i < nsess; i++)
         while (!atomic_load(&ss[i].connected)) {
             if (now_ns() > until) {
@@ -251,34 +333,32 @@ int main(int argc, char **argv)
             }
             usleep(1000);
         }
+    int64_t fill_t0 = now_ns();
     int rc = zoo_create(ss[0].zh, root, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
     if (rc != ZOK) {
         fprintf(stderr, "zkbench: create %s: %s\n", root, zerror(rc));
         return 1;
     }
 
-    for (int ph = 0; ph < OP_N; ph++) {
+    if (fill) {
+        run_phase(ss, OP_CREATE);
+        double secs = (now_ns() - fill_t0) / 1e9;
+        long created = 0, path_bytes = (long)strlen(root), errors = 0;
         for (int i = 0; i < nsess; i++) {
-            ss[i].next = 0;
-            ss[i].done = 0;
-            ss[i].nlat = 0;
-            ss[i].errors = 0;
+            created += ss[i].created;
+            path_bytes += ss[i].path_bytes;
+            errors += ss[i].errors;
         }
-        atomic_store(&sessions_done, 0);
-        atomic_store(&phase, ph);
-        int64_t t0 = now_ns();
-        deadline_ns = t0 + (int64_t)(seconds * 1e9);
-        for (int i = 0; i < nsess; i++) {
-            pthread_mutex_lock(&ss[i].mu);
-            issue(&ss[i]);
-            pthread_mutex_unlock(&ss[i].mu);
-        }
-        pthread_mutex_lock(&done_mu);
-        while (atomic_load(&sessions_done) < nsess)
-            pthread_cond_wait(&done_cv, &done_mu);
-        pthread_mutex_unlock(&done_mu);
-        double secs = (now_ns() - t0) / 1e9;
+        printf("filled=%ld path_bytes=%ld data_bytes=%ld secs=%.3f errors=%ld\n", created, path_bytes,
+               created * (long)vbytes, secs, errors);
+        fflush(stdout);
+        for (int i = 0; i < nsess; i++)
+            zookeeper_close(ss[i].zh);
+        return errors ? 1 : 0;
+    }
 
+    for (int ph = 0; ph < OP_N; ph++) {
+        double secs = run_phase(ss, ph);
         size_t n = 0;
         long errors = 0;
         for (int i = 0; i < nsess; i++) {

@@ -17,7 +17,7 @@ deploy tests run both on the host), every shell script and Python file under
 tests/ (without what the test run fetches or builds there), every
 meson.build.  Not scanned: deploy/*-entrypoint (they run inside the images,
 whose Containerfiles install their commands) and bench/ (never part of the
-test run; bench/run names its optional tools itself)."""
+test run; bench/run installs its tools from scripts/packages/bench.txt)."""
 
 import ast
 import json
