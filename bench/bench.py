@@ -758,7 +758,8 @@ def callgrind_run(srv, target, work, tag, workload):
     """Starts srv with `target` (one of its processes) under callgrind with
     collection off (start-up and symbol binding are not counted: LD_BIND_NOW
     binds every symbol at start), switches collection on, runs the workload,
-    stops the server (callgrind writes its file at exit); returns the file."""
+    switches it off and stops the server (callgrind writes its file at
+    exit); returns the file and the workload's unit count."""
     out = os.path.join(work, "cg-%s.out" % tag)
     wrap = lambda p: (["env", "LD_BIND_NOW=1", "valgrind", "--tool=callgrind", "--instr-atstart=no",
                        "--callgrind-out-file=" + out] if p.name == target else [])
@@ -767,6 +768,9 @@ def callgrind_run(srv, target, work, tag, workload):
     subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, stdout=subprocess.DEVNULL)
     try:
         units = workload()
+        # off before the shutdown: its clean-up (OpenSSL's alone is ~1M
+        # instructions) is not the workload's
+        subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True, stdout=subprocess.DEVNULL)
     finally:
         srv.stop()
     return out, units
@@ -774,8 +778,7 @@ def callgrind_run(srv, target, work, tag, workload):
 
 def bench_callgrind(work, args):
     """kavka only (a JVM under valgrind would count its interpreter): fixed
-    workloads, the server's instructions counted from the first request to
-    the end (shutdown included, start-up not)."""
+    workloads, the server's instructions counted while the load tool runs."""
     res = {}
     port = free_port()
 
@@ -788,6 +791,16 @@ def bench_callgrind(work, args):
     res["broker"] = {"records": n, "ir": callgrind_totals(f), "top": callgrind_top(f)}
     res["broker"]["ir_per_record"] = res["broker"]["ir"] / n
 
+    def pingpong():
+        create_topics(port, [("pp", 8)])
+        run_load([args.rdlat, "--pingpong", "%s:%d" % (HOST, port), "pp", str(args.cg_pingpong)],
+                 os.path.join(work, "cg-pingpong.log"), timeout=1800)
+        return args.cg_pingpong
+    port = free_port()
+    f, n = callgrind_run(kavka_server(work, port, args), "kavka-broker", work, "pingpong", pingpong)
+    res["pingpong"] = {"records": n, "ir": callgrind_totals(f), "top": callgrind_top(f)}
+    res["pingpong"]["ir_per_record"] = res["pingpong"]["ir"] / n
+
     def zk_ops():
         o, _, _ = run_load([args.zkbench, "--ops", "%s:%d" % (HOST, port), "8", "100", str(args.cg_ops)],
                            os.path.join(work, "cg-metastore.log"), timeout=3600)
@@ -796,8 +809,10 @@ def bench_callgrind(work, args):
     f, n = callgrind_run(metastore_server(work, port, args), "kavka-metastore", work, "metastore", zk_ops)
     res["metastore"] = {"ops": n, "ir": callgrind_totals(f), "top": callgrind_top(f)}
     res["metastore"]["ir_per_op"] = res["metastore"]["ir"] / n if n else 0
-    say("callgrind: broker %.0f instructions per record (produce + fetch, %d records); metastore %.0f per op"
-        " (%d ops)" % (res["broker"]["ir_per_record"], args.cg_records, res["metastore"]["ir_per_op"], n))
+    say("callgrind: broker %.0f instructions per record (produce + fetch, %d records), %.0f per record one at a"
+        " time (%d records); metastore %.0f per op (%d ops)" % (
+            res["broker"]["ir_per_record"], args.cg_records, res["pingpong"]["ir_per_record"], args.cg_pingpong,
+            res["metastore"]["ir_per_op"], n))
     return res
 
 
@@ -1000,9 +1015,9 @@ def write_report(res, args, path):
         w("## Instruction counts (callgrind, kavka only)")
         w("")
         w("Repeatable on a noisy machine: `valgrind --tool=callgrind` counts the instructions the server"
-          " process executes for a fixed workload, from the first request to the end of its shutdown"
-          " (collection switched on with `callgrind_control -i on` once the server is ready; start-up and"
-          " symbol binding are not counted). A change's effect shows here without timing noise. (A JVM"
+          " process executes for a fixed workload: collection is switched on with `callgrind_control -i on` once the server is"
+          " ready and off when the load tool has finished, so start-up, symbol binding and shutdown are"
+          " not counted. A change's effect shows here without timing noise. (A JVM"
           " under valgrind would count its interpreter, so Kafka and ZooKeeper have no such figure.)")
         w("")
         w("| Workload | instructions | per unit |")
@@ -1011,10 +1026,15 @@ def write_report(res, args, path):
         w("| kavka-broker (its metastore runs natively): `rdlat --throughput`, %d records of 1 KiB produced"
           " (acks=all, 8 partitions) and fetched back | %d | **%.0f per record** |"
           % (b["records"], b["ir"], b["ir_per_record"]))
+        pp = cg["pingpong"]
+        w("| kavka-broker: `rdlat --pingpong`, %d records of 1 KiB one at a time (acks=all, round robin over 8"
+          " partitions; each record produced, then delivered to the consumer's waiting fetch) | %d |"
+          " **%.0f per record** |" % (pp["records"], pp["ir"], pp["ir_per_record"]))
         w("| kavka-metastore: `zkbench --ops`, 8 sessions, 100 B, %d ops of each kind (%d in all) | %d |"
           " **%.0f per op** |" % (args.cg_ops, mm["ops"], mm["ir"], mm["ir_per_op"]))
         w("")
-        for name, d in (("kavka-broker", b), ("kavka-metastore", mm)):
+        for name, d in (("kavka-broker, produce+fetch", b), ("kavka-broker, one at a time", pp),
+                        ("kavka-metastore", mm)):
             w("Top functions by own instructions, %s (loaded run):" % name)
             w("")
             w("```")
@@ -1183,6 +1203,7 @@ def main():
     ap.add_argument("--fill-large", type=int, default=20000, help="znodes of 10 KiB for the memory figure")
     ap.add_argument("--cg-records", type=int, default=20000)
     ap.add_argument("--cg-ops", type=int, default=2000)
+    ap.add_argument("--cg-pingpong", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--server-cpus", default="0")
     ap.add_argument("--load-cpus", default="1")

@@ -24,6 +24,14 @@
  *   produced=... produce_rps=... produce_mbps=... fetched=... fetch_rps=... fetch_mbps=... errors=...
  * (MB = 10^6 bytes of record values.)
  *
+ *   rdlat --pingpong BOOTSTRAP TOPIC RECORDS
+ *
+ * The latency mode with one record in flight: each record is sent once the
+ * one before came back, round robin over the partitions, RECORDS in all.
+ * The broker then sees the same requests on every run (one produce, one
+ * woken fetch per record), which is what bench/run's instruction counts
+ * need. Prints the latency mode's line.
+ *
  *   rdlat --fanout BOOTSTRAP TOPIC GROUPS SECONDS
  *
  * Fetch fan-out over an existing, filled TOPIC: GROUPS consumer threads, each
@@ -60,6 +68,7 @@ static int64_t now_ns(void)
 }
 
 static uint32_t *e2e, *ack;
+static int pingpong; /* --pingpong: the next record only once the last came back */
 static atomic_long n_e2e, n_ack, n_err;
 static long total;
 
@@ -436,8 +445,20 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "--throughput") == 0)
         return throughput(argv[2], argv[3], atol(argv[4]), argc > 5 ? atoi(argv[5]) : 1024,
                           argc > 6 ? argv[6] : "all");
+    char *pp[6];
+    long pp_records = 0;
+    if (argc == 5 && strcmp(argv[1], "--pingpong") == 0) {
+        /* the latency mode with one record in flight: RECORDS records, the
+           same requests on every run (for instruction counts) */
+        pingpong = 1;
+        pp_records = atol(argv[4]);
+        pp[0] = argv[0], pp[1] = argv[2], pp[2] = argv[3], pp[3] = "1", pp[4] = "1", pp[5] = NULL;
+        argv = pp;
+        argc = 5;
+    }
     if (argc < 5) {
         fprintf(stderr, "usage: rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS]]\n"
+                        "       rdlat --pingpong BOOTSTRAP TOPIC RECORDS\n"
                         "       rdlat --throughput BOOTSTRAP TOPIC RECORDS [VALUE_BYTES [ACKS]]\n"
                         "       rdlat --fanout BOOTSTRAP TOPIC GROUPS SECONDS\n");
         return 2;
@@ -448,7 +469,7 @@ int main(int argc, char **argv)
     const char *acks = argc > 6 ? argv[6] : "all";
     if (vbytes < 8)
         vbytes = 8;
-    total = (long)(rate * secs);
+    total = pingpong ? pp_records : (long)(rate * secs);
     e2e = calloc(total + 1, sizeof *e2e);
     ack = calloc(total + 1, sizeof *ack);
 
@@ -501,7 +522,8 @@ int main(int argc, char **argv)
     long sent = 0;
     while (sent < total || atomic_load(&n_e2e) < sent) {
         int64_t t = now_ns();
-        while (sent < total && t >= start + (int64_t)(sent * interval)) {
+        while (sent < total && (pingpong ? atomic_load(&n_e2e) >= sent
+                                         : t >= start + (int64_t)(sent * interval))) {
             int64_t ts = now_ns();
             memcpy(buf, &ts, sizeof ts);
             rd_kafka_resp_err_t err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic),

@@ -173,7 +173,7 @@ struct conn *conn_new(struct broker *b, const struct blistener *lst, struct buff
 
 /* Fetch waiters (fetch.c): called after data is appended to a partition. */
 struct partition;
-void fetch_wake(struct broker *b, const struct partition *p);
+void fetch_wake(struct broker *b, const struct partition *p, int64_t bytes);
 void fetch_waiters_free(struct broker *b);
 
 /* Handlers. */

@@ -27,7 +27,9 @@ struct fetch_waiter {
     struct kp_fetch_req rq;
     struct event *timer;
     struct partition **parts; /* compared by address only, never dereferenced */
+    int32_t *room;            /* per part: bytes it may still add (partition_max_bytes) */
     int nparts;
+    int64_t acc;              /* bytes available to it, as counted by fetch_wake */
 };
 
 static struct partition *resolve(const struct conn *c, int16_t ver,
@@ -200,6 +202,7 @@ static void waiter_free(struct fetch_waiter *fw)
     if (fw->timer)
         event_free(fw->timer);
     free(fw->parts);
+    free(fw->room);
     free(fw);
 }
 
@@ -234,16 +237,29 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
     waiter_done(fw->b, fw);
 }
 
-void fetch_wake(struct broker *b, const struct partition *p)
+/*
+ * bytes were appended to p. As Kafka's DelayedFetch, a waiting fetch keeps a
+ * running count of what it could now return instead of reading the logs
+ * again: the request was authorized and its partitions resolved when it was
+ * parsed, and everything appended since lies after its fetch offsets (it
+ * waited because it had read up to the end). Each partition counts at most
+ * its partition_max_bytes. respond() then reads the logs once.
+ */
+void fetch_wake(struct broker *b, const struct partition *p, int64_t bytes)
 {
     struct fetch_waiter *fw = b->waiters, *next;
     for (; fw; fw = next) {
         next = fw->next;
         bool interested = false;
-        for (int i = 0; i < fw->nparts && !interested; i++)
-            interested = fw->parts[i] == p;
-        if (interested &&
-            available_bytes(fw->req->conn, fw->req->api_version, &fw->rq) >= fw->rq.min_bytes)
+        for (int i = 0; i < fw->nparts; i++) {
+            if (fw->parts[i] != p)
+                continue;
+            int64_t add = bytes < fw->room[i] ? bytes : fw->room[i];
+            fw->room[i] -= (int32_t)add;
+            fw->acc += add;
+            interested = true;
+        }
+        if (interested && fw->acc >= fw->rq.min_bytes)
             waiter_done(b, fw);
     }
 }
@@ -259,7 +275,7 @@ void fetch_waiters_free(struct broker *b)
     }
 }
 
-static int defer(struct kreq *req, const struct kp_fetch_req *rq)
+static int defer(struct kreq *req, const struct kp_fetch_req *rq, int64_t avail)
 {
     struct broker *b = req->conn->b;
     struct fetch_waiter *fw = calloc(1, sizeof *fw);
@@ -272,8 +288,10 @@ static int defer(struct kreq *req, const struct kp_fetch_req *rq)
     for (int32_t i = 0; i < rq->topics_n; i++)
         n += rq->topics[i].partitions_n > 0 ? rq->topics[i].partitions_n : 0;
     fw->parts = calloc((size_t)n + 1, sizeof *fw->parts);
+    fw->room = calloc((size_t)n + 1, sizeof *fw->room);
     fw->timer = event_new(b->base, -1, 0, waiter_timeout, fw);
-    if (!fw->parts || !fw->timer) {
+    fw->acc = avail;
+    if (!fw->parts || !fw->room || !fw->timer) {
         waiter_free(fw);
         return -1;
     }
@@ -282,8 +300,11 @@ static int defer(struct kreq *req, const struct kp_fetch_req *rq)
             int16_t err;
             struct partition *p =
                 resolve(req->conn, req->api_version, &rq->topics[i], rq->topics[i].partitions[j].partition, &err);
-            if (p)
+            if (p) {
+                int32_t max = rq->topics[i].partitions[j].partition_max_bytes;
+                fw->room[fw->nparts] = max > 0 ? max : 0;
                 fw->parts[fw->nparts++] = p;
+            }
         }
     struct timeval tv = { rq->max_wait_ms / 1000, (rq->max_wait_ms % 1000) * 1000 };
     event_add(fw->timer, &tv);
@@ -299,9 +320,9 @@ int h_fetch(struct kreq *req)
     struct kp_fetch_req rq;
     if (kp_fetch_req_decode(&req->body, req->api_version, &req->arena, &rq) != 0)
         return -1;
-    if (rq.max_wait_ms > 0 && rq.min_bytes > 0 && rq.session_id == 0 &&
-        available_bytes(req->conn, req->api_version, &rq) < rq.min_bytes) {
-        if (defer(req, &rq) == 0)
+    if (rq.max_wait_ms > 0 && rq.min_bytes > 0 && rq.session_id == 0) {
+        int64_t avail = available_bytes(req->conn, req->api_version, &rq);
+        if (avail < rq.min_bytes && defer(req, &rq, avail) == 0)
             return 0;
     }
     respond(req, &rq);

@@ -134,7 +134,7 @@ static void answer_partition(struct kreq *req, struct kp_produce_req_topic_data_
     }
     pr->base_offset = res.base_offset;
     pr->log_append_time_ms = res.log_append_time;
-    fetch_wake(b, p);
+    fetch_wake(b, p, pd->records.len);
 }
 
 int h_produce(struct kreq *req)

@@ -35,58 +35,6 @@ void kr_fail(struct kr *r, int err)
     r->p = r->end;
 }
 
-/* Returns a pointer to n readable bytes and advances, or NULL (error set). */
-static inline const uint8_t *take(struct kr *r, size_t n)
-{
-    if (r->err)
-        return NULL;
-    if ((size_t)(r->end - r->p) < n) {
-        kr_fail(r, WIRE_ETRUNC);
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    return p;
-}
-
-static uint64_t be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-int8_t kr_i8(struct kr *r)
-{
-    const uint8_t *p = take(r, 1);
-    return p ? (int8_t)p[0] : 0;
-}
-int16_t kr_i16(struct kr *r)
-{
-    const uint8_t *p = take(r, 2);
-    return p ? (int16_t)be(p, 2) : 0;
-}
-uint16_t kr_u16(struct kr *r)
-{
-    const uint8_t *p = take(r, 2);
-    return p ? (uint16_t)be(p, 2) : 0;
-}
-int32_t kr_i32(struct kr *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? (int32_t)(uint32_t)be(p, 4) : 0;
-}
-uint32_t kr_u32(struct kr *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? (uint32_t)be(p, 4) : 0;
-}
-int64_t kr_i64(struct kr *r)
-{
-    const uint8_t *p = take(r, 8);
-    return p ? (int64_t)be(p, 8) : 0;
-}
 double kr_f64(struct kr *r)
 {
     uint64_t u = (uint64_t)kr_i64(r);
@@ -103,7 +51,7 @@ uint64_t kr_uvarlong(struct kr *r)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
-        const uint8_t *p = take(r, 1);
+        const uint8_t *p = kr_take(r, 1);
         if (!p)
             return 0;
         if (shift == 63 && (*p & 0x7e)) {
@@ -142,7 +90,7 @@ int64_t kr_varlong(struct kr *r)
 
 void kr_uuid(struct kr *r, uint8_t out[16])
 {
-    const uint8_t *p = take(r, 16);
+    const uint8_t *p = kr_take(r, 16);
     if (p)
         memcpy(out, p, 16);
     else
@@ -151,12 +99,12 @@ void kr_uuid(struct kr *r, uint8_t out[16])
 
 const uint8_t *kr_raw(struct kr *r, size_t n)
 {
-    return take(r, n);
+    return kr_take(r, n);
 }
 
 void kr_skip(struct kr *r, size_t n)
 {
-    take(r, n);
+    kr_take(r, n);
 }
 
 /* Reads a length prefix: returns -1 for null, -2 on error. Range-checks
@@ -190,7 +138,7 @@ struct kstr kr_str(struct kr *r, bool compact)
     struct kstr s = { NULL, -1 };
     int64_t n = read_len(r, compact, false);
     if (n >= 0) {
-        s.p = (const char *)take(r, (size_t)n);
+        s.p = (const char *)kr_take(r, (size_t)n);
         s.len = (int32_t)n;
     }
     if (r->err) {
@@ -205,7 +153,7 @@ struct kbytes kr_bytes(struct kr *r, bool compact)
     struct kbytes b = { NULL, -1 };
     int64_t n = read_len(r, compact, true);
     if (n >= 0) {
-        b.p = take(r, (size_t)n);
+        b.p = kr_take(r, (size_t)n);
         b.len = (int32_t)n;
     }
     if (r->err) {
@@ -280,7 +228,8 @@ void kw_flush(struct kw *w)
     w->len = 0;
 }
 
-uint8_t *kw_reserve(struct kw *w, size_t n)
+/* kw_reserve's slow path (wire.h): grows the buffer, then reserves. */
+uint8_t *kw_reserve_grow(struct kw *w, size_t n)
 {
     if (w->err)
         return NULL;
@@ -303,30 +252,13 @@ uint8_t *kw_reserve(struct kw *w, size_t n)
     return p;
 }
 
-static void put_be(struct kw *w, uint64_t v, int n)
-{
-    uint8_t *p = kw_reserve(w, (size_t)n);
-    if (!p)
-        return;
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-void kw_i8(struct kw *w, int8_t v) { put_be(w, (uint8_t)v, 1); }
-void kw_i16(struct kw *w, int16_t v) { put_be(w, (uint16_t)v, 2); }
-void kw_u16(struct kw *w, uint16_t v) { put_be(w, v, 2); }
-void kw_i32(struct kw *w, int32_t v) { put_be(w, (uint32_t)v, 4); }
-void kw_u32(struct kw *w, uint32_t v) { put_be(w, v, 4); }
-void kw_i64(struct kw *w, int64_t v) { put_be(w, (uint64_t)v, 8); }
-void kw_bool(struct kw *w, bool v) { put_be(w, v ? 1 : 0, 1); }
+void kw_bool(struct kw *w, bool v) { kw_be(w, v ? 1 : 0, 1); }
 
 void kw_f64(struct kw *w, double v)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
-    put_be(w, u, 8);
+    kw_be(w, u, 8);
 }
 
 void kw_uvarlong(struct kw *w, uint64_t v)

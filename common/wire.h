@@ -74,12 +74,58 @@ static inline void kr_init(struct kr *r, const void *p, size_t n)
 static inline size_t kr_left(const struct kr *r) { return (size_t)(r->end - r->p); }
 void kr_fail(struct kr *r, int err);
 
-int8_t kr_i8(struct kr *r);
-int16_t kr_i16(struct kr *r);
-int32_t kr_i32(struct kr *r);
-int64_t kr_i64(struct kr *r);
-uint16_t kr_u16(struct kr *r);
-uint32_t kr_u32(struct kr *r);
+/* The fixed-size readers are inline: the request decoders call them for
+ * every field. A pointer to n readable bytes, advancing, or NULL with the
+ * first error recorded (kr_fail). */
+static inline const uint8_t *kr_take(struct kr *r, size_t n)
+{
+    if (r->err)
+        return NULL;
+    if ((size_t)(r->end - r->p) < n) {
+        kr_fail(r, WIRE_ETRUNC);
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    return p;
+}
+static inline uint64_t kr_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+static inline int8_t kr_i8(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 1);
+    return p ? (int8_t)p[0] : 0;
+}
+static inline int16_t kr_i16(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 2);
+    return p ? (int16_t)kr_be(p, 2) : 0;
+}
+static inline uint16_t kr_u16(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 2);
+    return p ? (uint16_t)kr_be(p, 2) : 0;
+}
+static inline int32_t kr_i32(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 4);
+    return p ? (int32_t)(uint32_t)kr_be(p, 4) : 0;
+}
+static inline uint32_t kr_u32(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 4);
+    return p ? (uint32_t)kr_be(p, 4) : 0;
+}
+static inline int64_t kr_i64(struct kr *r)
+{
+    const uint8_t *p = kr_take(r, 8);
+    return p ? (int64_t)kr_be(p, 8) : 0;
+}
 double kr_f64(struct kr *r);
 bool kr_bool(struct kr *r);
 uint32_t kr_uvarint(struct kr *r);
@@ -118,14 +164,32 @@ void kw_init(struct kw *w, struct evbuffer *out);
 void kw_free(struct kw *w);
 /* Move buffered bytes into w->out (no-op without out). */
 void kw_flush(struct kw *w);
-uint8_t *kw_reserve(struct kw *w, size_t n);  /* NULL on failure */
-
-void kw_i8(struct kw *w, int8_t v);
-void kw_i16(struct kw *w, int16_t v);
-void kw_i32(struct kw *w, int32_t v);
-void kw_i64(struct kw *w, int64_t v);
-void kw_u16(struct kw *w, uint16_t v);
-void kw_u32(struct kw *w, uint32_t v);
+uint8_t *kw_reserve_grow(struct kw *w, size_t n);
+/* n bytes to fill at the end of the buffer; NULL on failure (error kept). */
+static inline uint8_t *kw_reserve(struct kw *w, size_t n)
+{
+    if (w->err || !w->buf || w->cap - w->len < n)
+        return kw_reserve_grow(w, n);
+    uint8_t *p = w->buf + w->len;
+    w->len += n;
+    return p;
+}
+static inline void kw_be(struct kw *w, uint64_t v, int n)
+{
+    uint8_t *p = kw_reserve(w, (size_t)n);
+    if (!p)
+        return;
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+static inline void kw_i8(struct kw *w, int8_t v) { kw_be(w, (uint8_t)v, 1); }
+static inline void kw_i16(struct kw *w, int16_t v) { kw_be(w, (uint16_t)v, 2); }
+static inline void kw_u16(struct kw *w, uint16_t v) { kw_be(w, v, 2); }
+static inline void kw_i32(struct kw *w, int32_t v) { kw_be(w, (uint32_t)v, 4); }
+static inline void kw_u32(struct kw *w, uint32_t v) { kw_be(w, v, 4); }
+static inline void kw_i64(struct kw *w, int64_t v) { kw_be(w, (uint64_t)v, 8); }
 void kw_f64(struct kw *w, double v);
 void kw_bool(struct kw *w, bool v);
 void kw_uvarint(struct kw *w, uint32_t v);

@@ -5,6 +5,8 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -532,6 +534,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
+    /* As ZooKeeper (NIOServerCnxn sets TCP_NODELAY): a reply and a watch
+     * notification written back to back must not wait for the client's
+     * delayed ACK (Nagle holds the second small segment until then). */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct ms_conn *c = calloc(1, sizeof *c);
     if (!c) {
         evutil_closesocket(fd);
