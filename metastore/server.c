@@ -840,6 +840,14 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
         KLOG_ERROR("event_base_priority_init failed");
         return -1;
     }
+    /* Session passwords come from OpenSSL's generator: instantiate and seed
+     * it now (some 8M instructions, a few ms) rather than in the first
+     * client's connect, and refuse to start if it cannot be seeded. */
+    uint8_t probe[16];
+    if (RAND_bytes(probe, sizeof probe) != 1) {
+        KLOG_ERROR("OpenSSL's random generator cannot be seeded; session passwords need it");
+        return -1;
+    }
     if (watch_table_init(&s->dwatch) != 0 || watch_table_init(&s->cwatch) != 0)
         return -1;
     if (db_recover(&s->db, cfg->data_dir, cfg->data_log_dir) != 0) {
