@@ -4,8 +4,17 @@
  * Every segment keeps its .log file open (fetches hand out its fd); the
  * index files are open only for the active segment, and opened on demand for
  * lookups in older ones, so a partition costs about one fd per segment.
- * Index lookups are binary searches with pread(2) on the index files: the
- * page cache does the caching.
+ * Index lookups are binary searches over the index files: with pread(2) in
+ * sealed segments, in a read-only shared mapping of the files in the active
+ * one (entries appended with pwrite show through the page cache; only the
+ * idx_n/tix_n whole entries, which lie inside the file, are read).
+ *
+ * Reads near the end of the log (caught-up consumers) read nothing: the log
+ * keeps the position and size of the last RECENT_MAX batches appended to the
+ * active segment (struct recent), and plog_read answers from them alone when
+ * the offset falls in one of them. Anything that changes the active segment
+ * other than an append (roll, recovery, a cut back) empties that record, and
+ * the read takes the index and header path again.
  *
  * Indexes are hints. An entry that does not lead to a sane batch header makes
  * the lookup scan the segment from its start, and a failed index write is
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +59,9 @@ struct seg {
     int64_t base;          /* offset of its first batch (the file name) */
     int fd;                /* .log (written at explicit offsets) */
     int idx_fd, tix_fd;    /* active segment only, else -1 */
+    const uint8_t *idx_map, *tix_map;  /* with idx_fd/tix_fd: the files mapped
+                                          read-only, or NULL (ix_mapped) */
+    size_t idx_maplen, tix_maplen;
     int64_t size;          /* bytes of whole batches in .log */
     int64_t synced;        /* of which known durable (last fdatasync, or open) */
     int64_t idx_n, tix_n;  /* whole entries in the index files */
@@ -60,11 +73,24 @@ struct seg {
     bool dirty;            /* written since the last fdatasync */
 };
 
+/* A batch of the active segment (see the file comment). */
+struct recent {
+    int64_t base, last;    /* offsets of its first and last record */
+    int64_t pos, len;      /* where it lies in the .log */
+};
+
+#define RECENT_MAX 64      /* a power of 2 */
+
 struct plog {
     char *dir;
     struct plog_config cfg;
     struct seg *segs;      /* ascending base; the last one is active */
     int nsegs, cap;
+    /* The last batches appended to the active segment, oldest first, in a
+     * ring of RECENT_MAX (allocated at the first append): consecutive in the
+     * file, the last one ending at the segment's size. */
+    struct recent *recent;
+    int recent_head, recent_n;
     int64_t start;         /* log start offset */
     int64_t end;           /* log end offset */
     int64_t unflushed;     /* records appended since the last flush */
@@ -75,6 +101,11 @@ struct plog {
 
 static plog_offline_fn offline_hook;
 static void *offline_hook_arg;
+
+/* Off (tests only): reads and index lookups take the pread path everywhere. */
+static bool fast_paths = true;
+
+void plog_set_fast_paths(bool on) { fast_paths = on; }
 
 void plog_set_offline_hook(plog_offline_fn fn, void *arg)
 {
@@ -117,6 +148,35 @@ static uint64_t get_be(const uint8_t *p, int n)
 static bool never(int64_t v) { return v == NEVER; }
 
 static struct seg *active(struct plog *l) { return &l->segs[l->nsegs - 1]; }
+
+/* ---------------- recent batches of the active segment ---------------- */
+
+/* Forget them: the active segment changed other than by an append. */
+static void recent_reset(struct plog *l)
+{
+    l->recent_head = l->recent_n = 0;
+}
+
+/* The k-th oldest, 0 <= k < recent_n. */
+static const struct recent *recent_at(const struct plog *l, int k)
+{
+    return &l->recent[(l->recent_head + k) & (RECENT_MAX - 1)];
+}
+
+/* The batch with header h was appended to the active segment at pos. */
+static void recent_add(struct plog *l, const struct rb_header *h, int64_t pos)
+{
+    if (!l->recent && !(l->recent = malloc(RECENT_MAX * sizeof *l->recent)))
+        return;                 /* reads take the index path */
+    if (l->recent_n == RECENT_MAX) {
+        l->recent_head = (l->recent_head + 1) & (RECENT_MAX - 1);
+        l->recent_n--;
+    }
+    l->recent[(l->recent_head + l->recent_n) & (RECENT_MAX - 1)] = (struct recent){
+        h->base_offset, h->base_offset + h->last_offset_delta, pos, rb_total_size(h)
+    };
+    l->recent_n++;
+}
 
 static void seg_path(const struct plog *l, int64_t base, const char *ext, char *buf,
                      size_t n)
@@ -326,6 +386,17 @@ static int64_t ix_count(const struct seg *s, int fd, bool time)
     return sz < 0 ? 0 : sz / (time ? TIX_ENTRY : IDX_ENTRY);
 }
 
+/* The mapping of an index file of s that holds its first n entries, or NULL
+ * (none, or the file grew past the mapping: a smaller segment.index.bytes
+ * when it was mapped). Entries below the tracked count lie inside the file. */
+static const uint8_t *ix_mapped(const struct seg *s, bool time, int64_t n)
+{
+    const uint8_t *m = time ? s->tix_map : s->idx_map;
+    size_t len = time ? s->tix_maplen : s->idx_maplen;
+    int64_t esz = time ? TIX_ENTRY : IDX_ENTRY;
+    return fast_paths && m && n >= 0 && (uint64_t)(n * esz) <= len ? m : NULL;
+}
+
 /*
  * Binary search for the last entry whose key is <= target, where the key is
  * the relative offset (IX_OFFSET) or the position (IX_POSITION) of an offset
@@ -346,11 +417,14 @@ static bool ix_floor(const struct plog *l, const struct seg *s, enum ix_key key,
     if (fd < 0)
         return false;
     size_t esz = time ? TIX_ENTRY : IDX_ENTRY;
-    int64_t lo = 0, hi = ix_count(s, fd, time) - 1;
+    int64_t n = ix_count(s, fd, time), lo = 0, hi = n - 1;
+    const uint8_t *map = ix_mapped(s, time, n);
     while (lo <= hi) {
         int64_t mid = lo + (hi - lo) / 2;
         uint8_t e[TIX_ENTRY];
-        if (read_full(fd, e, esz, mid * (int64_t)esz) != 0)
+        if (map)
+            memcpy(e, map + mid * (int64_t)esz, esz);
+        else if (read_full(fd, e, esz, mid * (int64_t)esz) != 0)
             break;
         struct ix_entry x = { -1, -1, -1 };
         if (time) {
@@ -475,6 +549,29 @@ static void seg_init(struct seg *s, int64_t base)
     s->first_ms = -1;
 }
 
+/* Map an index file read-only, as long as segment.index.bytes lets it
+ * grow (no remap as it does). A failure only means lookups use pread. */
+static void ix_map(int fd, int64_t max_bytes, const uint8_t **map, size_t *len)
+{
+    *map = NULL;
+    *len = 0;
+    if (fd < 0 || max_bytes <= 0)
+        return;
+    void *m = mmap(NULL, (size_t)max_bytes, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return;
+    *map = m;
+    *len = (size_t)max_bytes;
+}
+
+static void ix_unmap(const uint8_t **map, size_t *len)
+{
+    if (*map)
+        munmap((void *)*map, *len);
+    *map = NULL;
+    *len = 0;
+}
+
 static int seg_open_indexes(const struct plog *l, struct seg *s, int extra_flags)
 {
     char path[4200];
@@ -483,14 +580,26 @@ static int seg_open_indexes(const struct plog *l, struct seg *s, int extra_flags
     s->idx_fd = open(path, fl, 0644);
     seg_path(l, s->base, ".timeindex", path, sizeof path);
     s->tix_fd = open(path, fl, 0644);
-    return s->idx_fd >= 0 && s->tix_fd >= 0 ? 0 : -1;
+    if (s->idx_fd < 0 || s->tix_fd < 0)
+        return -1;
+    ix_map(s->idx_fd, l->cfg.index_max_bytes, &s->idx_map, &s->idx_maplen);
+    ix_map(s->tix_fd, l->cfg.index_max_bytes, &s->tix_map, &s->tix_maplen);
+    return 0;
+}
+
+/* The segment stops being active: its index files are closed and unmapped. */
+static void seg_close_indexes(struct seg *s)
+{
+    ix_unmap(&s->idx_map, &s->idx_maplen);
+    ix_unmap(&s->tix_map, &s->tix_maplen);
+    close_fd(&s->idx_fd);
+    close_fd(&s->tix_fd);
 }
 
 static void seg_close(struct seg *s)
 {
     close_fd(&s->fd);
-    close_fd(&s->idx_fd);
-    close_fd(&s->tix_fd);
+    seg_close_indexes(s);
 }
 
 static int grow_segs(struct plog *l)
@@ -514,6 +623,7 @@ static void seg_unlink(const struct plog *l, int64_t base);
  * whatever fdatasync says. A failed directory fsync takes the log offline. */
 static int seg_create(struct plog *l, int64_t base)
 {
+    recent_reset(l);
     if (grow_segs(l) != 0)
         return -1;
     struct seg *s = &l->segs[l->nsegs];
@@ -581,6 +691,7 @@ static int seg_sync(struct plog *l, struct seg *s)
                 KLOG_ERROR("%s: %020" PRId64 ".log cannot be cut back to its last synced size: %s",
                            l->dir, s->base, strerror(errno));
             s->size = s->synced;
+            recent_reset(l);
         }
         go_offline(l, what, e);
         errno = e;
@@ -610,8 +721,7 @@ static int roll(struct plog *l)
     if (seg_create(l, l->end) != 0)
         return -1;
     old = &l->segs[l->nsegs - 2];    /* seg_create may have moved the array */
-    close_fd(&old->idx_fd);
-    close_fd(&old->tix_fd);
+    seg_close_indexes(old);
     return 0;
 }
 
@@ -876,6 +986,7 @@ static bool sealed_tail_ok(const struct plog *l, struct seg *s, int64_t next_bas
 static int64_t recover_segment(struct plog *l, struct seg *s, int64_t *end)
 {
     bool sealed = s->idx_fd < 0;
+    recent_reset(l);
     if (sealed && seg_open_indexes(l, s, 0) != 0)
         return -1;
     if (fio_truncate(s->idx_fd, 0) != 0 || fio_truncate(s->tix_fd, 0) != 0)
@@ -910,8 +1021,7 @@ static int64_t recover_segment(struct plog *l, struct seg *s, int64_t *end)
     *end = next;
     if (sealed) {
         seg_seal_timeindex(s);
-        close_fd(&s->idx_fd);
-        close_fd(&s->tix_fd);
+        seg_close_indexes(s);
     }
     return cut;
 }
@@ -1004,6 +1114,7 @@ static void plog_free(struct plog *l)
     for (int i = 0; i < l->nsegs; i++)
         seg_close(&l->segs[i]);
     free(l->segs);
+    free(l->recent);
     free(l->dir);
     free(l);
 }
@@ -1244,6 +1355,7 @@ int plog_append(struct plog *l, uint8_t *records, size_t len, int64_t now_ms,
         struct rb_header h;
         rb_parse_header(b, bn, &h);
         seg_track(l, a, a->size + (b - records), &h, &ib);
+        recent_add(l, &h, a->size + (b - records));
     }
     ixbuf_commit(a, &ib);
 
@@ -1285,6 +1397,60 @@ void plog_scan(struct plog *l, plog_scan_cb cb, void *arg)
 
 /* ---------------- read ---------------- */
 
+/* Last k in [lo, recent_n) whose batch ends at or before limit, else lo - 1. */
+static int recent_last_within(const struct plog *l, int lo, int64_t limit)
+{
+    int hi = l->recent_n - 1, found = lo - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const struct recent *r = recent_at(l, mid);
+        if (r->pos + r->len <= limit) {
+            found = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return found;
+}
+
+/*
+ * plog_read's answer from the recent batches alone, for an offset below the
+ * log end that falls in one of them; false, and the caller takes the index
+ * path, for any other. The same answer: the batches before the first recent
+ * one end below its base, so the first batch whose last offset is >= offset
+ * is a recent one (seg_find's), and every batch boundary from there to the
+ * segment's end is a recent batch's end (the limit walk's).
+ */
+static bool recent_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_slice *out)
+{
+    if (!fast_paths || l->recent_n == 0 || offset < recent_at(l, 0)->base)
+        return false;
+    const struct seg *a = active(l);
+    const struct recent *r = recent_at(l, l->recent_n - 1);
+    if (r->pos + r->len != a->size || r->last < offset)
+        return false;           /* not expected: see recent_reset's callers */
+    /* The first recent batch whose last offset is >= offset. */
+    int lo = 0, hi = l->recent_n - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (recent_at(l, mid)->last >= offset)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    r = recent_at(l, lo);
+    int64_t pos = r->pos, end = r->pos + r->len;
+    /* Whole batches up to max_bytes, the first one always (KIP-74). */
+    int k = recent_last_within(l, lo, pos + (max_bytes > 0 ? max_bytes : 0));
+    if (k > lo)
+        end = recent_at(l, k)->pos + recent_at(l, k)->len;
+    out->fd = a->fd;
+    out->file_pos = pos;
+    out->len = end - pos;
+    return true;
+}
+
 int plog_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_slice *out)
 {
     if (l->offline)
@@ -1295,7 +1461,7 @@ int plog_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_sli
     out->fd = a->fd;
     out->file_pos = a->size;
     out->len = 0;
-    if (offset == l->end)
+    if (offset == l->end || recent_read(l, offset, max_bytes, out))
         return KERR_NONE;
 
     struct hscan sc;

@@ -131,6 +131,12 @@ struct plog_slice {
  */
 int plog_read(struct plog *l, int64_t offset, int32_t max_bytes, struct plog_slice *out);
 
+/* Tests only (process-wide, default true): false makes plog_read and index
+ * lookups ignore the log's record of recent batches and its mappings of the
+ * active segment's indexes, and read the files as for older segments, so
+ * both ways can be compared on one log. */
+void plog_set_fast_paths(bool on);
+
 /* ListOffsets by time: the first record at or after the log start with
  * timestamp >= ts, with its timestamp; *offset = *found_ts = -1 if none. */
 int plog_offset_for_timestamp(struct plog *l, int64_t ts, int64_t *offset, int64_t *found_ts);

@@ -1,6 +1,7 @@
 /*
  * Partition log tests, each in its own temporary directory.
  */
+#undef _FORTIFY_SOURCE      /* pread64 below replaces libc's, not an inline wrapper */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 static void teardown(void)
 {
     fio_fault_hook = NULL;
+    plog_set_fast_paths(true);
     nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -1092,5 +1095,294 @@ Test(log, segment_rolls_before_its_index_outgrows_segment_index_bytes)
                       "at most the limit, plus the seal entry at roll (Kafka skips the check there)");
     }
     check_all_readable(l, 0, 20);
+    plog_close(l);
+}
+
+/* ---------------- reads without syscalls ---------------- */
+
+/* Every pread the log makes (fio_pread_full) comes here, linked in place of
+ * libc's: the tests below count them. */
+static long preads;
+
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64
+ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+#else
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+#endif
+{
+    preads++;
+    return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+}
+
+/* plog_read from the log's record of recent batches and its index mappings
+ * (the default) and without them must give the same answer. Returns the
+ * preads the first one made. */
+static long check_same_read(struct plog *l, int64_t off, int32_t max)
+{
+    struct plog_slice f = { -2, -2, -2 }, s = { -2, -2, -2 };
+    long p0 = preads;
+    int ef = plog_read(l, off, max, &f);
+    long made = preads - p0;
+    plog_set_fast_paths(false);
+    int es = plog_read(l, off, max, &s);
+    plog_set_fast_paths(true);
+    cr_assert_eq(ef, es, "offset %lld max %d: error %d vs %d", (long long)off, max, ef, es);
+    if (ef == KERR_NONE) {
+        cr_assert(f.fd == s.fd && f.file_pos == s.file_pos && f.len == s.len,
+                  "offset %lld max %d: (fd %d, pos %lld, len %lld) vs (fd %d, pos %lld, len %lld)",
+                  (long long)off, max, f.fd, (long long)f.file_pos, (long long)f.len, s.fd,
+                  (long long)s.file_pos, (long long)s.len);
+    }
+    return made;
+}
+
+static const int32_t read_limits[] = { -1, 0, 1, 61, 100, 700, 4096, 10000, 65536, INT32_MAX };
+#define NLIMITS (int)(sizeof read_limits / sizeof read_limits[0])
+
+/* check_same_read for every offset in [from, end + 1] (clamped to the log)
+ * and every limit; returns how many of them made no pread. */
+static long check_same_reads(struct plog *l, int64_t from)
+{
+    long free_reads = 0;
+    if (from < plog_start_offset(l) - 1)
+        from = plog_start_offset(l) - 1;
+    for (int64_t o = from; o <= plog_end_offset(l) + 1; o++)
+        for (int k = 0; k < NLIMITS; k++)
+            free_reads += check_same_read(l, o, read_limits[k]) == 0;
+    return free_reads;
+}
+
+/* Deterministic sizes: mostly small batches, some of several KiB, some
+ * larger than most of read_limits. */
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 16) % n;
+}
+
+static void append_varied(struct plog *l, int i)
+{
+    static const int vlens[] = { 1, 1, 20, 20, 200, 1500, 9000 };
+    int nrec = 1 + (int)rnd(8), vlen = vlens[rnd(7)];
+    if (i % 37 == 5)
+        nrec = 12, vlen = 9000;          /* ~108 KiB, more than 65536 */
+    append(l, nrec, T0 + i, vlen, T0);
+}
+
+Test(log, recent_reads_match_the_index_path)
+{
+    struct plog_config c = small_config();
+    c.segment_bytes = 300000;            /* several rolls */
+    c.index_interval_bytes = 1000;
+    struct plog *l;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    long free_reads = 0;
+    for (int i = 0; i < 300; i++) {
+        append_varied(l, i);
+        /* right after each append: the offsets a caught-up consumer asks for */
+        int64_t end = plog_end_offset(l);
+        for (int k = 0; k < NLIMITS; k++) {
+            check_same_read(l, end - 1, read_limits[k]);
+            check_same_read(l, end, read_limits[k]);
+        }
+        if (i % 25 == 24)
+            free_reads += check_same_reads(l, end - 700);
+    }
+    cr_assert_gt(plog_segment_count(l), 3);
+    free_reads += check_same_reads(l, 0);
+    cr_assert_gt(free_reads, 1000, "the recent batches served reads");
+
+    /* A failed append changes nothing, the record of recent batches neither. */
+    int64_t end = plog_end_offset(l);
+    fault_on(FIO_OP_WRITE, ".log", ENOSPC);
+    fx.partial = 40;
+    struct kw w = mkbatch(2, T0, 50);
+    cr_assert_eq(plog_append(l, w.buf, w.len, T0, NULL), KERR_KAFKA_STORAGE_ERROR);
+    kw_free(&w);
+    fault_off();
+    cr_assert_eq(plog_end_offset(l), end);
+    check_same_reads(l, end - 300);
+    append(l, 3, T0, 30, T0);
+    check_same_reads(l, end - 300);
+
+    /* DeleteRecords into the active segment: below the start is out of range
+     * both ways, the rest unchanged. */
+    cr_assert_eq(plog_delete_records(l, plog_end_offset(l) - 5), KERR_NONE);
+    check_same_reads(l, plog_start_offset(l) - 3);
+    plog_close(l);
+}
+
+Test(log, recent_reads_match_after_recovery_and_index_changes)
+{
+    struct plog_config c = small_config();
+    c.segment_bytes = 200000;
+    c.index_interval_bytes = 0;          /* an entry at every batch */
+    struct plog *l;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    for (int i = 0; i < 150; i++)
+        append_varied(l, i);
+    check_same_reads(l, 0);
+    plog_close(l);
+
+    /* Unclean: the active segment's tail is cut in the middle of a batch and
+     * recovered; then the log goes on. */
+    int64_t bases[64];
+    int n = seg_bases(bases, 64);
+    cr_assert_gt(n, 1);
+    char marker[256];
+    snprintf(marker, sizeof marker, "%s/.clean-shutdown", pdir);
+    cr_assert_eq(unlink(marker), 0);
+    char *active = seg_file(bases[n - 1], ".log");
+    cr_assert_eq(truncate(active, file_len(active) - 7), 0);
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    check_same_reads(l, 0);
+    for (int i = 0; i < 100; i++) {
+        append_varied(l, i);
+        check_same_read(l, plog_end_offset(l) - 1, 1);
+        check_same_read(l, plog_end_offset(l) - 1, 50000);
+    }
+    check_same_reads(l, 0);
+    plog_close(l);
+
+    /* A smaller segment.index.bytes after a restart: the active segment's
+     * index files are bigger than it (than their mapping). */
+    c.index_max_bytes = 64;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    check_same_reads(l, 0);
+    for (int i = 0; i < 40; i++)
+        append_varied(l, i);
+    cr_assert_gt(plog_segment_count(l), n);
+    check_same_reads(l, 0);
+
+    /* and a larger one at runtime: the mapping of the active segment's
+     * index stays as it was mapped */
+    c.index_max_bytes = 4096;
+    plog_set_config(l, &c);
+    for (int i = 0; i < 60; i++)
+        append_varied(l, i);
+    check_same_reads(l, 0);
+    int64_t off1, ts1, off2, ts2;
+    for (int64_t t = T0 - 1; t < T0 + 70; t += 3) {
+        cr_assert_eq(plog_offset_for_timestamp(l, t, &off1, &ts1), KERR_NONE);
+        plog_set_fast_paths(false);
+        cr_assert_eq(plog_offset_for_timestamp(l, t, &off2, &ts2), KERR_NONE);
+        plog_set_fast_paths(true);
+        cr_assert(off1 == off2 && ts1 == ts2);
+    }
+    plog_close(l);
+}
+
+/* A kill -9 leaves a log whose active segment recovery rebuilds. */
+Test(log, recent_reads_match_after_kill_9)
+{
+    struct plog_config c = small_config();
+    c.segment_bytes = 20000;
+    c.index_interval_bytes = 300;
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct plog *l;
+        if (plog_open(pdir, &c, &l) != KERR_NONE)
+            _exit(1);
+        for (int i = 0; i < 80; i++) {
+            struct kw w = mkbatch(1 + i % 4, T0 + i, 100 + 37 * (i % 11));
+            if (plog_append(l, w.buf, w.len, 0, NULL) != KERR_NONE)
+                _exit(2);
+        }
+        raise(SIGKILL);
+        _exit(3);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    struct plog *l;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    check_same_reads(l, 0);
+    for (int i = 0; i < 80; i++) {
+        append(l, 1 + i % 5, T0 + i, 50 + 113 * (i % 9), 0);
+        check_same_read(l, plog_end_offset(l) - 1, 100);
+    }
+    check_same_reads(l, 0);
+    plog_close(l);
+}
+
+/* What it is for: a consumer that is caught up reads without a syscall, and
+ * so does an index lookup in the active segment. */
+Test(log, caught_up_reads_and_active_index_lookups_make_no_pread)
+{
+    struct plog_config c = small_config();
+    c.index_interval_bytes = 0;          /* an entry at every batch */
+    struct plog *l;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    for (int i = 0; i < 1000; i++)
+        append(l, 2, T0 + i, 30, T0);
+    int64_t end = plog_end_offset(l);
+    cr_assert_eq(end, 2000);
+    /* the last 64 batches (the record's size in log.c) */
+    for (int64_t o = end - 128; o <= end; o++)
+        for (int k = 0; k < NLIMITS; k++)
+            cr_assert_eq(check_same_read(l, o, read_limits[k]), 0, "offset %lld", (long long)o);
+    /* Older ones: the offset index lookup is free, the header read is not
+     * (one pread of the 8 KiB buffer). */
+    for (int64_t o = 0; o < end - 128; o += 7) {
+        cr_assert_eq(check_same_read(l, o, 1), 1, "offset %lld", (long long)o);
+        long p0 = preads;
+        struct plog_slice s;
+        plog_set_fast_paths(false);
+        cr_assert_eq(plog_read(l, o, 1, &s), KERR_NONE);
+        plog_set_fast_paths(true);
+        if (o >= 2)
+            cr_assert_gt(preads - p0, 1, "the pread path reads index entries");
+    }
+
+    /* Batches larger than the header read buffer: a lookup that landed on
+     * any but the right index entry would need a second read. */
+    for (int i = 0; i < 200; i++)
+        append(l, 1, T0 + i, 9000, T0);
+    for (int64_t o = end; o < end + 200 - 64; o++)
+        cr_assert_eq(check_same_read(l, o, 1), 1, "offset %lld", (long long)o);
+    end = plog_end_offset(l);
+
+    /* A new active segment starts with no recent batches: reads of the old
+     * one take the index path, those of the new one none. */
+    c.segment_bytes = plog_size_bytes(l) + 10;
+    plog_set_config(l, &c);
+    append(l, 2, T0, 30, T0);
+    cr_assert_eq(plog_segment_count(l), 2);
+    cr_assert_gt(check_same_read(l, end - 1, 1), 1, "a sealed segment's index is read with pread");
+    cr_assert_eq(check_same_read(l, end, 1), 0);
+    cr_assert_eq(check_same_read(l, end + 1, 100000), 0);
+    cr_assert_eq(check_same_read(l, end + 2, 100000), 0);
+    plog_close(l);
+}
+
+/* ListOffsets by time in the active segment: its time index is read through
+ * the mapping, with the same answers. */
+Test(log, active_time_index_lookups_match)
+{
+    struct plog_config c = small_config();
+    c.index_interval_bytes = 400;        /* an entry every few batches */
+    struct plog *l;
+    cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
+    for (int i = 0; i < 300; i++)
+        append(l, 1, T0 + 10 * i, 30, T0);
+    cr_assert_gt(file_len(seg_file(0, ".timeindex")), 12 * 40);
+    for (int64_t t = T0 - 3; t < T0 + 3010; t += 4) {
+        int64_t off1, ts1, off2, ts2;
+        long p0 = preads;
+        cr_assert_eq(plog_offset_for_timestamp(l, t, &off1, &ts1), KERR_NONE);
+        long fast = preads - p0;
+        plog_set_fast_paths(false);
+        p0 = preads;
+        cr_assert_eq(plog_offset_for_timestamp(l, t, &off2, &ts2), KERR_NONE);
+        long slow = preads - p0;
+        plog_set_fast_paths(true);
+        cr_assert(off1 == off2 && ts1 == ts2, "ts %lld: %lld/%lld vs %lld/%lld", (long long)t,
+                  (long long)off1, (long long)ts1, (long long)off2, (long long)ts2);
+        int64_t want = t <= T0 ? 0 : (t - T0 + 9) / 10;
+        cr_assert_eq(off1, want < 300 ? want : -1);
+        if (want > 1 && want < 300)
+            cr_assert_lt(fast, slow, "ts %lld: %ld preads vs %ld", (long long)t, fast, slow);
+    }
     plog_close(l);
 }
