@@ -1,7 +1,8 @@
 /*
- * fetch.c — Fetch, served from the segment files without copying the data
- * through user space: each partition's span becomes an evbuffer file
- * segment (sendfile on plain sockets).
+ * fetch.c — Fetch, served from the segment files: a partition's span larger
+ * than FETCH_INLINE_MAX becomes an evbuffer file segment, sent with
+ * sendfile on plain sockets (no copy through user space); smaller spans,
+ * what caught-up consumers get, are read into the response with one pread.
  *
  * When less than min_bytes is available, the request waits (a real delayed
  * response) until a produce brings enough data or max_wait_ms runs out.
@@ -15,10 +16,16 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "fileio.h"
 #include "broker.h"
 #include "kafka_errors.h"
 #include "klog.h"
 #include "topics.h"
+
+/* Spans up to this size are copied into the response, larger ones are sent
+ * from the file (sendfile on plain sockets): below it the syscalls and the
+ * event loop turns of a file segment cost more than copying the bytes. */
+#define FETCH_INLINE_MAX (16 * 1024)
 
 struct fetch_waiter {
     struct fetch_waiter *next;
@@ -122,6 +129,23 @@ static void build_partition(struct kreq *req, struct partition *p, int16_t err,
     }
     if (s.len <= 0 || (!*first && s.len > max))
         return;
+    if (s.len <= FETCH_INLINE_MAX) {
+        /* Small spans (caught-up consumers, a few batches) are read into the
+         * response: one pread, and the whole response leaves in one writev.
+         * A file segment would cost a dup and close, and either an mmap and
+         * munmap (TLS) or a writev, a sendfile and a writev with an event
+         * loop turn between them. */
+        uint8_t *buf = karena_alloc(&req->arena, (size_t)s.len);
+        if (!buf || fio_pread_full(s.fd, buf, (size_t)s.len, (off_t)s.file_pos) != s.len) {
+            rp->error_code = KERR_KAFKA_STORAGE_ERROR;
+            return;
+        }
+        rp->records.p = buf;
+        rp->records.len = (int32_t)s.len;
+        *budget -= (int32_t)(s.len > *budget ? *budget : s.len);
+        *first = false;
+        return;
+    }
     int fd = dup(s.fd);
     struct evbuffer_file_segment *seg =
         fd < 0 ? NULL : evbuffer_file_segment_new(fd, s.file_pos, s.len, EVBUF_FS_CLOSE_ON_FREE);

@@ -332,8 +332,16 @@ bool kreq_flexible(const struct kreq *req)
 
 void kreq_writer(struct kreq *req, struct kw *w)
 {
-    if (!req->resp)
+    if (!req->resp) {
         req->resp = evbuffer_new();
+        /* The response moves whole into the socket's output buffer: on a
+         * plain socket, saying so lets a fetch's file segments go out with
+         * sendfile(2). Without the flag libevent mmaps each segment when it
+         * is added (a dup, mmap, munmap and close per partition per fetch);
+         * TLS must have the bytes in memory, so it keeps that way. */
+        if (req->resp && !req->conn->lst->ssl_ctx)
+            evbuffer_set_flags(req->resp, EVBUFFER_FLAG_DRAINS_TO_FD);
+    }
     kw_init(w, req->resp);
     kw_i32(w, req->corr_id);
     /* Response header v1 carries tagged fields, except for ApiVersions,
@@ -341,6 +349,27 @@ void kreq_writer(struct kreq *req, struct kw *w)
      * whatever version it asked for. */
     if (req->api_key != 18 && kreq_flexible(req))
         kw_empty_tags(w);
+}
+
+/* One framed response to the connection. On a plain socket with nothing
+ * queued before it, it is written at once: handing it to the bufferevent
+ * would cost an epoll_ctl to watch for writability, a loop turn, the write
+ * and an epoll_ctl to stop watching. What the socket does not take (or any
+ * error, which the bufferevent then meets and reports) goes to the output
+ * buffer as before, in order. */
+static void conn_send(struct conn *c, struct evbuffer *out, struct evbuffer *resp)
+{
+    uint32_t n = htonl((uint32_t)evbuffer_get_length(resp));
+    if (c->lst->ssl_ctx || evbuffer_get_length(out) > 0) {
+        evbuffer_add(out, &n, 4);
+        evbuffer_add_buffer(out, resp);
+        return;
+    }
+    evbuffer_prepend(resp, &n, 4);
+    if (evbuffer_write(resp, bufferevent_getfd(c->bev)) > 0)
+        c->last_active_ms = mono_ms();
+    if (evbuffer_get_length(resp) > 0)
+        evbuffer_add_buffer(out, resp);
 }
 
 /* Send every answered request at the head of the queue, in order. */
@@ -351,11 +380,8 @@ static void conn_drain_queue(struct conn *c)
     while ((req = TAILQ_FIRST(&c->q)) && req->done) {
         TAILQ_REMOVE(&c->q, req, link);
         c->inflight--;
-        if (!req->no_response && req->resp) {
-            uint32_t n = htonl((uint32_t)evbuffer_get_length(req->resp));
-            evbuffer_add(out, &n, 4);
-            evbuffer_add_buffer(out, req->resp);
-        }
+        if (!req->no_response && req->resp)
+            conn_send(c, out, req->resp);
         kreq_free(req);
     }
     if (c->inflight < MAX_INFLIGHT && !c->closing)
