@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -115,6 +116,36 @@ void ms_conn_close_after_flush(struct ms_conn *c)
     schedule_flush(c->srv);  /* the flush pass reaps it if nothing is owed */
 }
 
+/* With nothing queued in the connection's output, a reply is written to the
+ * socket at once: handing it to the bufferevent costs an epoll_ctl to watch
+ * for writability, a loop turn and another epoll_ctl per reply. What the
+ * socket does not take (or an error, which the bufferevent then meets and
+ * reports) is queued as before, in order. */
+static void conn_write(struct ms_conn *c, struct evbuffer *buf)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0)
+        (void)evbuffer_write(buf, bufferevent_getfd(c->bev));
+    if (evbuffer_get_length(buf) > 0)
+        evbuffer_add_buffer(out, buf);
+}
+
+static void conn_write_bytes(struct ms_conn *c, const uint8_t len[4], const uint8_t *p, size_t n)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t done = 0;
+    if (evbuffer_get_length(out) == 0) {
+        struct iovec iov[2] = { { (void *)len, 4 }, { (void *)p, n } };
+        ssize_t w = writev(bufferevent_getfd(c->bev), iov, 2);
+        done = w > 0 ? (size_t)w : 0;
+    }
+    if (done < 4)
+        evbuffer_add(out, len + done, 4 - done);
+    size_t skip = done > 4 ? done - 4 : 0;
+    if (skip < n)
+        evbuffer_add(out, p + skip, n - skip);
+}
+
 void ms_conn_send(struct ms_conn *c, const uint8_t *p, size_t n)
 {
     struct ms_server *s = c->srv;
@@ -125,9 +156,7 @@ void ms_conn_send(struct ms_conn *c, const uint8_t *p, size_t n)
     c->sent++;
     s->packets_sent++;
     if (!c->outq && seq <= s->log.durable) {
-        struct evbuffer *out = bufferevent_get_output(c->bev);
-        evbuffer_add(out, len, 4);
-        evbuffer_add(out, p, n);
+        conn_write_bytes(c, len, p, n);
         return;
     }
     struct ms_out *o = calloc(1, sizeof *o);
@@ -190,7 +219,7 @@ static void release_replies(struct ms_server *s)
             c->outq = o->next;
             if (!c->outq)
                 c->outq_tail = NULL;
-            bufferevent_write_buffer(c->bev, o->buf);
+            conn_write(c, o->buf);
             evbuffer_free(o->buf);
             free(o);
         }
