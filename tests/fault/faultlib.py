@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import kproto  # noqa: E402  (the integration suite's small Kafka wire client)
+from testports import free_port  # noqa: E402,F401  (unique across parallel test processes)
 
 HOST = "127.0.0.1"
 KAFKA_STORAGE_ERROR = 56
@@ -51,12 +52,6 @@ def binary(env, *default):
 
 def faultfs():
     return binary("KAVKA_FAULTFS", "tests", "fault", "libfaultfs.so")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def counts(name, **kv):

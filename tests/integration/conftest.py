@@ -14,13 +14,13 @@ import atexit
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
 import kproto
+from testports import free_port  # noqa: F401  (unique across parallel test processes)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLIENTS = os.path.join(REPO, "tests", "clients")
@@ -43,12 +43,6 @@ def _kill_all_live():
 
 
 atexit.register(_kill_all_live)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def kavka_binary():

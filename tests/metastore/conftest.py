@@ -11,11 +11,14 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from testports import free_port  # noqa: E402,F401  (unique across parallel test processes)
 JARS = os.path.join(REPO, "tests", "clients", "jars", "*")
 HOST = "127.0.0.1"
 SANITIZER_RE = re.compile(
@@ -23,12 +26,6 @@ SANITIZER_RE = re.compile(
 
 _live = set()
 atexit.register(lambda: [s.kill() for s in list(_live)])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, log_path, timeout=30):
