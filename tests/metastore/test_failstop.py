@@ -189,7 +189,10 @@ def test_replies_while_a_large_snapshot_is_written(make_server):
     zxid = int(new.rsplit(".", 1)[1], 16)
     assert zxid >= 20000
     assert os.path.getsize(new) > 20000 * 1024
-    assert re.search(rb"snapshot: wrote \S+snapshot\.%016x" % zxid, srv.log())
+    # The server logs the snapshot once it has reaped the child, a moment
+    # after the child is gone from /proc (seen under ASan, two tests at once).
+    wait_for(lambda: re.search(rb"snapshot: wrote \S+snapshot\.%016x" % zxid, srv.log()),
+             what="the snapshot's log line")
     # a log file starts right after the snapshot's zxid
     assert os.path.exists(os.path.join(srv.data_dir, "log.%016x" % (zxid + 1)))
     zk.stop()
