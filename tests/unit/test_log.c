@@ -448,23 +448,19 @@ Test(log, reopen_after_torn_tail)
     plog_close(l);
 }
 
-/* A process killed right after plog_append returned (no close, no flush):
- * everything it appended is there, and the open recovers without a marker. */
-Test(log, survives_kill_9)
+/* In a child process: open the log, append n batches made by make(i), then
+ * die by SIGKILL (no close, no flush), as a killed broker would. */
+static void append_then_kill9(const struct plog_config *c, int n, struct kw (*make)(int))
 {
-    struct plog_config c = small_config();
-    c.segment_bytes = 3000;
-    c.index_interval_bytes = 200;
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         struct plog *l;
-        if (plog_open(pdir, &c, &l) != KERR_NONE)
+        if (plog_open(pdir, c, &l) != KERR_NONE)
             _exit(1);
-        for (int i = 0; i < 40; i++) {
-            struct kw w = mkbatch(2, T0 + i, 80);
-            struct plog_append_result r;
-            if (plog_append(l, w.buf, w.len, 0, &r) != KERR_NONE)
+        for (int i = 0; i < n; i++) {
+            struct kw w = make(i);
+            if (plog_append(l, w.buf, w.len, 0, NULL) != KERR_NONE)
                 _exit(2);
         }
         raise(SIGKILL);
@@ -473,6 +469,19 @@ Test(log, survives_kill_9)
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child status %d", st);
+}
+
+static struct kw two_record_batch(int i) { return mkbatch(2, T0 + i, 80); }
+static struct kw varied_batch(int i) { return mkbatch(1 + i % 4, T0 + i, 100 + 37 * (i % 11)); }
+
+/* A process killed right after plog_append returned (no close, no flush):
+ * everything it appended is there, and the open recovers without a marker. */
+Test(log, survives_kill_9)
+{
+    struct plog_config c = small_config();
+    c.segment_bytes = 3000;
+    c.index_interval_bytes = 200;
+    append_then_kill9(&c, 40, two_record_batch);
     struct plog *l;
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_end_offset(l), 80);
@@ -1279,22 +1288,7 @@ Test(log, recent_reads_match_after_kill_9)
     struct plog_config c = small_config();
     c.segment_bytes = 20000;
     c.index_interval_bytes = 300;
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        struct plog *l;
-        if (plog_open(pdir, &c, &l) != KERR_NONE)
-            _exit(1);
-        for (int i = 0; i < 80; i++) {
-            struct kw w = mkbatch(1 + i % 4, T0 + i, 100 + 37 * (i % 11));
-            if (plog_append(l, w.buf, w.len, 0, NULL) != KERR_NONE)
-                _exit(2);
-        }
-        raise(SIGKILL);
-        _exit(3);
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    append_then_kill9(&c, 80, varied_batch);
     struct plog *l;
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     check_same_reads(l, 0);
