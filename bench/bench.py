@@ -150,6 +150,23 @@ def ceiling_loopback():
         srv.wait()
 
 
+def ceiling_page_cache(work):
+    """The rate at which one process on the server CPU can append to a file
+    without syncing (the kernel's copy into the page cache and ext4's
+    delayed allocation): what any broker's log append costs before the
+    disk is involved. 1 GiB in 16 KiB writes (the default batch size), dd
+    from /dev/zero; the file is removed after."""
+    path = os.path.join(work, "page-cache-probe")
+    try:
+        t0 = time.time()
+        subprocess.run(pinned("server", ["dd", "if=/dev/zero", "of=" + path, "bs=16384", "count=65536"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return (1 << 30) / 1e6 / (time.time() - t0)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
 def ceiling_disk(work):
     """Sequential 1 MiB writes each followed by fdatasync, and 100-byte
     appends each followed by fdatasync (a transaction log syncing every
@@ -490,8 +507,9 @@ def consumer_perf(ctx, case, topic, records):
             "load_cpu": lcpu / wall}
 
 
-def rdlat_latency(ctx, case, topic, rate):
-    out, wall, lcpu = run_load([ctx.args.rdlat, ctx.boot, topic, str(rate), str(ctx.seconds)],
+def rdlat_latency(ctx, case, topic, rate, linger_ms):
+    out, wall, lcpu = run_load([ctx.args.rdlat, ctx.boot, topic, str(rate), str(ctx.seconds), "1024", "all",
+                                str(linger_ms)],
                                ctx.log(case), timeout=ctx.seconds * 3 + 120)
     m = RDLAT_RE.search(out)
     if not m:
@@ -523,6 +541,38 @@ def rdlat_throughput(ctx, case, topic):
             "rec_s": g["produce_rps"], "load_cpu": lcpu / wall}
 
 
+KLOAD_PROD_RE = re.compile(r"produced=(?P<produced>\d+) secs=(?P<secs>[\d.]+) produce_rps=(?P<rps>[\d.]+) "
+                           r"produce_mbps=(?P<mbps>[\d.]+) requests=(?P<requests>\d+) errors=(?P<errors>\d+)")
+KLOAD_FETCH_RE = re.compile(r"fetched=(?P<fetched>\d+) secs=(?P<secs>[\d.]+) fetch_rps=(?P<rps>[\d.]+) "
+                            r"fetch_mbps=(?P<mbps>[\d.]+) requests=(?P<requests>\d+) errors=(?P<errors>\d+)")
+
+
+def kload_produce(ctx, case, topic, partitions):
+    """bench/kload produce: one prebuilt Produce request (a 16-record batch
+    of 1 KiB values per partition, acks=all) resent with 5 in flight."""
+    floor = ctx.args.warm_records if ctx.warm else ctx.args.min_records
+    n = ctx.records(case, floor)
+    out, wall, lcpu = run_load([ctx.args.kload, "produce", ctx.boot, topic, str(partitions), str(n)],
+                               ctx.log(case), timeout=1800)
+    m = KLOAD_PROD_RE.search(out)
+    if not m or int(m.group("errors")):
+        raise RuntimeError("kload produce failed; see %s" % ctx.log(case))
+    return {"mb_s": float(m.group("mbps")), "rec_s": float(m.group("rps")), "records": int(m.group("produced")),
+            "load_cpu": lcpu / wall}
+
+
+def kload_fetch(ctx, case, topic, partitions):
+    """bench/kload fetch: the filled topic read over and over, one Fetch in
+    flight, only batch headers looked at."""
+    secs = ctx.args.warm_seconds if ctx.warm else ctx.seconds
+    out, wall, lcpu = run_load([ctx.args.kload, "fetch", ctx.boot, topic, str(partitions), str(secs)],
+                               ctx.log(case), timeout=secs * 3 + 120)
+    m = KLOAD_FETCH_RE.search(out)
+    if not m or int(m.group("errors")):
+        raise RuntimeError("kload fetch failed; see %s" % ctx.log(case))
+    return {"fetch_mb_s": float(m.group("mbps")), "rec_s": float(m.group("rps")), "load_cpu": lcpu / wall}
+
+
 def rdlat_fanout(ctx, case, topic, groups):
     out, wall, lcpu = run_load([ctx.args.rdlat, "--fanout", ctx.boot, topic, str(groups), str(ctx.seconds)],
                                ctx.log(case), timeout=ctx.seconds * 3 + 180)
@@ -548,8 +598,12 @@ BROKER_CASES = (
      ("consume p1", "consume", ("produce acks=all p1",)),
      ("consume p8", "consume", ("produce acks=all p8",)),
      ("fetch 8 groups p8", "fanout", ("produce acks=all p8", 8)),
-     ("librdkafka produce+fetch p8", "rdtput", (8,))]
-    + [("end-to-end %dk/s p%d" % (r // 1000, p), "e2e", (r, p)) for p in (1, 8) for r in E2E_RATES])
+     ("librdkafka produce+fetch p8", "rdtput", (8,)),
+     ("kload produce p1", "kload_produce", (1,)),
+     ("kload produce p8", "kload_produce", (8,)),
+     ("kload fetch p8", "kload_fetch", ("kload produce p8", 8))]
+    + [("end-to-end %dk/s p%d" % (r // 1000, p), "e2e", (r, p, 5)) for p in (1, 8) for r in E2E_RATES]
+    + [("end-to-end linger0 %dk/s p1" % (r // 1000), "e2e", (r, 1, 0)) for r in E2E_RATES])
 
 
 def topic_of(pass_, case):
@@ -561,7 +615,7 @@ def broker_topics(pass_):
     for case, kind, p in BROKER_CASES:
         if kind == "produce":
             out.append((topic_of(pass_, case), p[1]))
-        elif kind == "rdtput":
+        elif kind in ("rdtput", "kload_produce"):
             out.append((topic_of(pass_, case), p[0]))
         elif kind == "e2e":
             out.append((topic_of(pass_, case), p[1]))
@@ -581,7 +635,13 @@ def run_broker_case(ctx, case, kind, p, produced):
     if kind == "rdtput":
         return rdlat_throughput(ctx, case, t)
     if kind == "e2e":
-        return rdlat_latency(ctx, case, t, p[0])
+        return rdlat_latency(ctx, case, t, p[0], p[2])
+    if kind == "kload_produce":
+        r = kload_produce(ctx, case, t, p[0])
+        produced[case] = r["records"]
+        return r
+    if kind == "kload_fetch":
+        return kload_fetch(ctx, case, topic_of(ctx.pass_, p[0]), p[1])
     raise ValueError(kind)
 
 
@@ -606,7 +666,7 @@ def bench_broker(make, work, args):
         ctx = Ctx(srv, port, work, args, warm, est)
         produced = {}
         for case, kind, p in cases:
-            if kind in ("consume", "fanout") and p[0] not in produced:
+            if kind in ("consume", "fanout", "kload_fetch") and p[0] not in produced:
                 # its produce case was filtered out: produce for it anyway
                 c2 = next(c for c in BROKER_CASES if c[0] == p[0])
                 run_broker_case(ctx, c2[0], c2[1], c2[2], produced)
@@ -958,16 +1018,31 @@ def write_report(res, args, path):
                    load_note(K, R, lambda x: x["cases"]["fetch 8 groups p8"]["load_cpu"])))
         w(goal_row("librdkafka fetch", "≥ 2×",
                    ratios(K, R, lambda x: x["cases"]["librdkafka produce+fetch p8"]["fetch_mb_s"]), True))
+        w(goal_row("Fetch with bench/kload (raw protocol), 8 partitions", "≥ 2×",
+                   ratios(K, R, lambda x: x["cases"]["kload fetch p8"]["fetch_mb_s"]), True,
+                   load_note(K, R, lambda x: x["cases"]["kload fetch p8"]["load_cpu"])))
         for p in (1, 8):
             for rate in E2E_RATES:
                 case = "end-to-end %dk/s p%d" % (rate // 1000, p)
                 w(goal_row("End-to-end p99 at %d rec/s, %d partition%s" % (rate, p, "s" if p > 1 else ""),
                            "≤ 0.5×", ratios(K, R, lambda x: x["cases"][case]["p99_ms"]), False))
+        for rate in E2E_RATES:
+            case = "end-to-end linger0 %dk/s p1" % (rate // 1000)
+            w(goal_row("End-to-end p99 at %d rec/s, 1 partition, linger.ms=0" % rate,
+                       "≤ 0.5×", ratios(K, R, lambda x: x["cases"][case]["p99_ms"]), False))
         loop = res["ceiling"].get("loopback_mb_s")
         if loop:
             w(goal_row("librdkafka produce, share of the loopback ceiling (%.0f MB/s)" % loop, "≥ 0.35×",
                        [k["cases"]["librdkafka produce+fetch p8"]["produce_mb_s"] / loop for k in K
                         if "librdkafka produce+fetch p8" in k["cases"]], True))
+            w(goal_row("bench/kload produce p8, share of the loopback ceiling (%.0f MB/s)" % loop, "≥ 0.35×",
+                       [k["cases"]["kload produce p8"]["mb_s"] / loop for k in K if "kload produce p8" in k["cases"]],
+                       True))
+        pc = res["ceiling"].get("page_cache_mb_s")
+        if pc:
+            w(goal_row("bench/kload produce p8, share of the page-cache append ceiling (%.0f MB/s)" % pc,
+                       "≥ 0.35×", [k["cases"]["kload produce p8"]["mb_s"] / pc for k in K
+                                   if "kload produce p8" in k["cases"]], True))
         prod = [c for c, kind, _ in BROKER_CASES if kind == "produce"]
         w(goal_row("Produce (ProducerPerformance), geometric mean of %d cases" % len(prod), "≥ 2×",
                    [geomean(x) for x in zip(*[ratios(K, R, lambda x: x["cases"][c]["mb_s"]) for c in prod])],
@@ -998,13 +1073,18 @@ def write_report(res, args, path):
     w("| Reference versions | Apache Kafka %s (KRaft, one node), Apache ZooKeeper %s (standalone) |"
       % (res["kafka_version"], res["zk_version"]))
     w("| Load tools | Kafka's ProducerPerformance / ConsumerPerformance %s; bench/rdlat on librdkafka %s;"
-      " bench/zkbench on the ZooKeeper C client (libzookeeper-mt) |" % (res["kafka_version"], res["librdkafka"]))
+      " bench/kload (raw Kafka protocol, prebuilt requests); bench/zkbench on the ZooKeeper C client"
+      " (libzookeeper-mt) |" % (res["kafka_version"], res["librdkafka"]))
     w("| kavka | commit %s%s, release build (`build-bench/`) |" % (
         res["commit"], " plus uncommitted changes in the working tree" if res["dirty"] else ""))
     c = res["ceiling"]
     w("| Loopback TCP ceiling | %s MB/s (iperf3, one stream, 5 s, same pinning) |" % fnum(c.get("loopback_mb_s")))
     w("| Disk | %.0f MB/s with fdatasync per 1 MiB write; %.0f fdatasync/s of 100-byte appends |"
       % (c["disk_mb_s"], c["disk_syncs_s"]))
+    if c.get("page_cache_mb_s"):
+        w("| Page-cache append ceiling | %.0f MB/s (`dd` of 1 GiB in 16 KiB writes to a new file in the data"
+          " directory's file system, no sync, on the server CPU): a broker's log append cannot beat it |"
+          % c["page_cache_mb_s"])
     w("")
     if K and R:
         broker_tables(w, K, R)
@@ -1124,20 +1204,42 @@ def broker_tables(w, K, R):
     row(w, "librdkafka produce MB/s", K, R, lambda x: x["cases"][c]["produce_mb_s"], True, note=ln)
     row(w, "librdkafka fetch MB/s", K, R, lambda x: x["cases"][c]["fetch_mb_s"], True, note=ln)
     w("")
-    w("**End-to-end latency at a fixed rate**: `bench/rdlat` (librdkafka, default `linger.ms` 5) sends"
-      " records of 1 KiB at the rate with acks=all, round robin over the topic's partitions, and a consumer in"
-      " the same process assigned every partition receives them; latency = receive time − send time.")
+    w("**With a load tool that costs almost nothing.** `bench/kload` speaks the protocol itself (Produce v3,"
+      " Fetch v4) from requests built once: *produce* resends one Produce request holding a 16-record batch"
+      " of 1 KiB values per partition (acks=all, 5 in flight) and checks every partition's error code;"
+      " *fetch* reads the filled 8-partition topic over and over (one Fetch in flight, 1 MiB per partition,"
+      " max_wait 0), looking only at batch headers (MB = 10^6 bytes of batches). Here the server, not"
+      " the load tool, should set the figure; the load tool's CPU share shows whether it did.")
     w("")
     w("| Case | Kafka | kavka | ratio |")
     w("|---|---:|---:|---:|")
-    for p in (1, 8):
-        for rate in E2E_RATES:
-            case = "end-to-end %dk/s p%d" % (rate // 1000, p)
-            for key in ("p50_ms", "p99_ms", "p999_ms"):
-                row(w, "%d rec/s, %d partition%s, %s" % (rate, p, "s" if p > 1 else "", key.replace("_", " ")),
-                    K, R, lambda x, c=case, k=key: x["cases"][c][k], False)
-            row(w, "%d rec/s, %d partition%s, achieved rec/s" % (rate, p, "s" if p > 1 else ""), K, R,
-                lambda x, c=case: x["cases"][c]["achieved_rec_s"], True)
+    for c in ("kload produce p1", "kload produce p8"):
+        ln = lambda c=c: load_note(K, R, lambda x: x["cases"][c]["load_cpu"])
+        row(w, "%s MB/s" % c[6:], K, R, lambda x, c=c: x["cases"][c]["mb_s"], True, note=ln)
+        row(w, "%s server CPU s/GB" % c[6:], K, R,
+            lambda x, c=c: x["cases"][c]["server_cpu_s"] / (x["cases"][c]["records"] * 1024 / 1e9), False)
+        row(w, "%s load tool CPU share" % c[6:], K, R, lambda x, c=c: x["cases"][c]["load_cpu"], False)
+    c = "kload fetch p8"
+    row(w, "fetch p8 MB/s", K, R, lambda x: x["cases"][c]["fetch_mb_s"], True,
+        note=lambda: load_note(K, R, lambda x: x["cases"][c]["load_cpu"]))
+    row(w, "fetch p8 server CPU s", K, R, lambda x: x["cases"][c]["server_cpu_s"], False)
+    row(w, "fetch p8 load tool CPU share", K, R, lambda x: x["cases"][c]["load_cpu"], False)
+    w("")
+    w("**End-to-end latency at a fixed rate**: `bench/rdlat` (librdkafka, default `linger.ms` 5) sends"
+      " records of 1 KiB at the rate with acks=all, round robin over the topic's partitions, and a consumer in"
+      " the same process assigned every partition receives them; latency = receive time − send time."
+      " The producer's own wait for a batch (up to `linger.ms`) is in every figure, on both sides, so the"
+      " *linger0* rows run the same with `linger.ms=0`: what is left is the broker, the network and the"
+      " consumer's fetch.")
+    w("")
+    w("| Case | Kafka | kavka | ratio |")
+    w("|---|---:|---:|---:|")
+    for case, kind, (rate, p, linger) in [c for c in BROKER_CASES if c[1] == "e2e"]:
+        label = "%d rec/s, %d partition%s%s" % (rate, p, "s" if p > 1 else "", ", linger0" if linger == 0 else "")
+        for key in ("p50_ms", "p99_ms", "p999_ms"):
+            row(w, "%s, %s" % (label, key.replace("_", " ")), K, R, lambda x, c=case, k=key: x["cases"][c][k],
+                False)
+        row(w, "%s, achieved rec/s" % label, K, R, lambda x, c=case: x["cases"][c]["achieved_rec_s"], True)
     w("")
     w("**Resources.** RSS summed over the server's processes (kavka: broker + metastore).")
     w("")
@@ -1192,6 +1294,7 @@ def main():
     ap.add_argument("--kavka-metastore", required=True)
     ap.add_argument("--zkbench", required=True)
     ap.add_argument("--rdlat", required=True)
+    ap.add_argument("--kload", required=True)
     ap.add_argument("--quick", action="store_true",
                     help="5 s cases, 2 s warm-up, 100k records: for trying changes; the report says so")
     ap.add_argument("--seconds", type=float, default=30, help="length of each measured case")
@@ -1259,8 +1362,10 @@ def main():
         c = res["ceiling"] = {}
         c["loopback_mb_s"] = ceiling_loopback()
         c["disk_mb_s"], c["disk_syncs_s"] = ceiling_disk(work)
-        say("ceiling: loopback %.0f MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B"
-            % (c["loopback_mb_s"], c["disk_mb_s"], c["disk_syncs_s"]))
+        c["page_cache_mb_s"] = ceiling_page_cache(work)
+        say("ceiling: loopback %.0f MB/s; disk %.0f MB/s with fdatasync per 1 MiB, %.0f fdatasync/s of 100 B;"
+            " page-cache appends %.0f MB/s" % (c["loopback_mb_s"], c["disk_mb_s"], c["disk_syncs_s"],
+                                              c["page_cache_mb_s"]))
         rounds = res["rounds"] = {"kafka": [], "kavka": [], "zookeeper": [], "kavka-metastore": []}
         for n in range(args.rounds):
             rw = os.path.join(work, "round%d" % (n + 1))

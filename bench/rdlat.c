@@ -1,6 +1,6 @@
 /* rdlat — end-to-end latency at a fixed rate, and throughput, on librdkafka.
  *
- *   rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS]]
+ *   rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS [LINGER_MS]]]
  *
  * One producer sends RATE records per second (VALUE_BYTES each, default 1024;
  * acks ACKS, default all) to TOPIC for SECONDS, round robin over all of its
@@ -9,7 +9,7 @@
  * partition from its end before the first send, receives them. Each record
  * carries its send time (CLOCK_MONOTONIC); latency is receive time minus send
  * time, so it includes the producer's batching (librdkafka's default
- * linger.ms of 5 ms), the broker, and the consumer's fetch wait. Delivery
+ * linger.ms of 5 ms, or LINGER_MS), the broker, and the consumer's fetch wait. Delivery
  * errors are reported on stderr. Prints one line:
  *   sent=25000 received=25000 rate=5000.0 p50_us=... p99_us=... p999_us=... max_us=... ack_p50_us=... ack_p99_us=... errors=0 partitions=8
  * (ack_*: send to delivery report; errors: failed deliveries.)
@@ -457,7 +457,7 @@ int main(int argc, char **argv)
         argc = 5;
     }
     if (argc < 5) {
-        fprintf(stderr, "usage: rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS]]\n"
+        fprintf(stderr, "usage: rdlat BOOTSTRAP TOPIC RATE SECONDS [VALUE_BYTES [ACKS [LINGER_MS]]]\n"
                         "       rdlat --pingpong BOOTSTRAP TOPIC RECORDS\n"
                         "       rdlat --throughput BOOTSTRAP TOPIC RECORDS [VALUE_BYTES [ACKS]]\n"
                         "       rdlat --fanout BOOTSTRAP TOPIC GROUPS SECONDS\n");
@@ -467,6 +467,7 @@ int main(int argc, char **argv)
     double rate = atof(argv[3]), secs = atof(argv[4]);
     int vbytes = argc > 5 ? atoi(argv[5]) : 1024;
     const char *acks = argc > 6 ? argv[6] : "all";
+    const char *linger = argc > 7 ? argv[7] : NULL;   /* NULL: librdkafka's default */
     if (vbytes < 8)
         vbytes = 8;
     total = pingpong ? pp_records : (long)(rate * secs);
@@ -494,6 +495,8 @@ int main(int argc, char **argv)
     rd_kafka_conf_t *pc = rd_kafka_conf_new();
     set(pc, "bootstrap.servers", bootstrap);
     set(pc, "acks", acks);
+    if (linger)
+        set(pc, "linger.ms", linger);
     rd_kafka_conf_set_dr_msg_cb(pc, dr_cb);
     rd_kafka_t *prod = make(RD_KAFKA_PRODUCER, pc);
 

@@ -162,7 +162,8 @@ struct kw {
 
 void kw_init(struct kw *w, struct evbuffer *out);
 void kw_free(struct kw *w);
-/* Move buffered bytes into w->out (no-op without out). */
+/* Hand the buffered bytes to w->out (no copy: the evbuffer takes the
+ * buffer over; no-op without out). */
 void kw_flush(struct kw *w);
 uint8_t *kw_reserve_grow(struct kw *w, size_t n);
 /* n bytes to fill at the end of the buffer; NULL on failure (error kept). */
