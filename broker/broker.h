@@ -59,6 +59,7 @@ struct kreq {
     bool no_response;             /* acks=0 produce */
     void *pending;                /* handler state while deferred (fetch) */
     void (*cancel)(struct kreq *); /* frees `pending` if the conn dies */
+    int64_t t_start_us;           /* when it was read, for /metrics (metrics.h) */
 };
 TAILQ_HEAD(kreq_queue, kreq);
 

@@ -157,6 +157,8 @@ static const struct config_key keys[] = {
          "Most connections from one address; more are closed right after accept."),
     KSTR("max.connections.per.ip.overrides", NF, "", NULL, H,
          "Per-address limits, host:count,... (names or addresses); win over max.connections.per.ip."),
+    KSTR("metrics.listener", NF, NULL, NULL, H,
+         "http://host:port on which /metrics serves Prometheus metrics (kavka's own key); unset: no metrics port."),
 
     /* metastore */
     KSTR("zookeeper.connect", F(zookeeper_connect), NULL, NULL, H,

@@ -20,6 +20,7 @@
 #include "broker.h"
 #include "kafka_errors.h"
 #include "klog.h"
+#include "metrics.h"
 #include "topics.h"
 
 /* Spans up to this size are copied into the response, larger ones are sent
@@ -197,6 +198,7 @@ static void respond(struct kreq *req, const struct kp_fetch_req *rq)
             int16_t err;
             struct partition *p = resolve(req->conn, ver, ft, ft->partitions[j].partition, &err);
             build_partition(req, p, err, &ft->partitions[j], &rt->partitions[j], &budget, &first);
+            bm_fetched(p, &rt->partitions[j]);
         }
     }
     struct kw w;

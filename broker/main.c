@@ -21,6 +21,7 @@
 #include "properties.h"
 #include "cluster.h"
 #include "group.h"
+#include "metrics.h"
 #include "authz.h"
 #include "scram_store.h"
 #include "topics.h"
@@ -140,13 +141,14 @@ int main(int argc, char **argv)
         !(b.base = event_base_new()) || cluster_open(&b) != 0 || write_meta(&b) != 0 ||
         scram_store_open(&b, cluster_zk(&b)) != 0 ||
         authz_open(&b, cluster_zk(&b)) != 0 || groups_open(&b) != 0 ||
-        broker_start(&b) != 0)
+        broker_start(&b) != 0 || bm_open(&b) != 0)
         goto out;
     KLOG_INFO("kavka broker %d started (cluster id %s, log dir %s)", cfg.broker_id, b.cluster_id,
               cfg.log_dirs);
     event_base_dispatch(b.base);
     rc = 0;
 out:
+    bm_close();
     broker_stop(&b);
     cluster_close(&b);
     /* Never exit 0 after a storage failure: a partition or the group store

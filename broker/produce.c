@@ -10,6 +10,7 @@
 #include "config.h"
 #include "kafka_errors.h"
 #include "klog.h"
+#include "metrics.h"
 #include "producer_state.h"
 #include "record_batch.h"
 #include "topics.h"
@@ -134,6 +135,7 @@ static void answer_partition(struct kreq *req, struct kp_produce_req_topic_data_
     }
     pr->base_offset = res.base_offset;
     pr->log_append_time_ms = res.log_append_time;
+    bm_produced(p->topic, res.record_count, pd->records.len);
     fetch_wake(b, p, pd->records.len);
 }
 

@@ -40,6 +40,7 @@ struct topic {
     int nconfigs;
     struct plog_config lcfg;   /* effective log settings */
     int32_t min_insync;        /* effective min.insync.replicas (override, else the broker's) */
+    uint64_t m_messages_in, m_bytes_in, m_bytes_out; /* counted for /metrics (metrics.h) */
 };
 
 /* What topics_* tell the metastore mirror (cluster.c) after a change. */

@@ -20,6 +20,10 @@ static const struct {
     { "AUTOPURGE_SNAP_RETAIN_COUNT", "autopurge.snapRetainCount" },
     { "4LW_COMMANDS_WHITELIST", "4lw.commands.whitelist" },
     { "JUTE_MAXBUFFER", "jute.maxbuffer" },
+    { "METRICS_PROVIDER_CLASS_NAME", "metricsProvider.className" },
+    { "METRICS_PROVIDER_HTTP_HOST", "metricsProvider.httpHost" },
+    { "METRICS_PROVIDER_HTTP_PORT", "metricsProvider.httpPort" },
+    { "METRICS_PROVIDER_EXPORT_JVM_INFO", "metricsProvider.exportJvmInfo" },
 };
 
 char *ms_config_env_key(const char *name)
@@ -122,6 +126,33 @@ static bool is_true(const char *v)
     return v && strncasecmp(v, "true", 4) == 0;
 }
 
+/* ZooKeeper's metrics provider: the Prometheus one serves /metrics
+ * (metastore/metrics.c); the default and the null provider serve nothing.
+ * Any other class would not load in ZooKeeper either. */
+static int metrics_provider(struct ms_config *c, const struct props *p, char *err, size_t errlen)
+{
+    char *cls = dup_trim(get(p, "metricsProvider.className"));
+    int rc = 0;
+    if (!cls || !*cls || strcmp(cls, "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider") == 0 ||
+        strcmp(cls, "org.apache.zookeeper.metrics.impl.NullMetricsProvider") == 0) {
+        c->metrics = false;
+    } else if (strcmp(cls, "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider") == 0) {
+        c->metrics = true;
+        c->metrics_host = dup_trim(get(p, "metricsProvider.httpHost") ? get(p, "metricsProvider.httpHost")
+                                                                      : "0.0.0.0");
+        if (!c->metrics_host) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    } else {
+        snprintf(err, errlen, "metricsProvider.className: %s is not available (kavka-metastore has "
+                 "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider)", cls);
+        rc = -1;
+    }
+    free(cls);
+    return rc;
+}
+
 static int apply_props(struct ms_config *c, const struct props *p, char *err, size_t errlen)
 {
     long v;
@@ -141,6 +172,7 @@ static int apply_props(struct ms_config *c, const struct props *p, char *err, si
     INT("autopurge.purgeInterval", 0, 0, 1L << 20, purge_interval_hours);
     INT("jute.maxbuffer", 0xfffff, 16, INT32_MAX, max_buffer);
     INT("znode.container.checkIntervalMs", 60000, 1, 1L << 30, container_check_ms);
+    INT("metricsProvider.httpPort", 7000, 0, 65535, metrics_port);
 #undef INT
     if (c->min_session_timeout > c->max_session_timeout) {
         snprintf(err, errlen, "minSessionTimeout %d is larger than maxSessionTimeout %d",
@@ -170,6 +202,8 @@ static int apply_props(struct ms_config *c, const struct props *p, char *err, si
             strstr(p->v[i].value, "SASLAuthenticationProvider"))
             c->sasl_provider = true;
     }
+    if (metrics_provider(c, p, err, errlen) != 0)
+        return -1;
     const char *req = get(p, "requireClientAuthScheme");
     c->require_sasl = req && strncasecmp(req, "sasl", 4) == 0;
     const char *enforce = get(p, "enforce.auth.enabled");
@@ -235,6 +269,7 @@ void ms_config_free(struct ms_config *c)
     free(c->fourlw_whitelist);
     free(c->super_digest);
     free(c->jaas_path);
+    free(c->metrics_host);
     memset(c, 0, sizeof *c);
 }
 

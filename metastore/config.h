@@ -32,6 +32,9 @@ struct ms_config {
     char *jaas_path;            /* JAAS file for SASL (Server section) */
     bool sasl_provider;         /* authProvider.N=...SASLAuthenticationProvider */
     bool require_sasl;          /* requireClientAuthScheme=sasl */
+    bool metrics;               /* metricsProvider.className=...PrometheusMetricsProvider */
+    char *metrics_host;         /* metricsProvider.httpHost (0.0.0.0) */
+    int metrics_port;           /* metricsProvider.httpPort (7000) */
 };
 
 /* Defaults, then the file (may be NULL), then the environment (envp may be

@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "klog.h"
+#include "metrics.h"
 #include "server.h"
 
 extern char **environ;
@@ -59,11 +60,12 @@ int main(int argc, char **argv)
         return 1;
     struct event_base *base = event_base_new();
     static struct ms_server srv;
-    if (!base || ms_server_init(&srv, &cfg, base) != 0) {
+    if (!base || ms_server_init(&srv, &cfg, base) != 0 || msm_open(&srv) != 0) {
         KLOG_ERROR("kavka-metastore failed to start");
         return 1;
     }
     event_base_dispatch(base);
+    msm_close();
     int rc = ms_server_shutdown(&srv);
     ms_server_free(&srv);
     event_base_free(base);

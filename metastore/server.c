@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "klog.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "snapshot.h"
 
@@ -467,11 +468,12 @@ static void handle_frame(struct ms_conn *c, const uint8_t *p, size_t n)
         ms_conn_close_after_flush(c);
         return;
     }
-    int64_t t0 = ms_now_mono();
+    int64_t t0 = ms_now_mono(), m0 = msm_now();
     if (c->sess)
         c->sess->expire_at = t0 + c->sess->timeout;
     ms_handle_request(c, xid, type, &r);
     note_latency(c->srv, ms_now_mono() - t0);
+    msm_request(type, m0);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)

@@ -69,6 +69,7 @@ HONOURED_TESTS = {
     "max.connections.per.ip": "tests/integration/test_connection_limits.py::test_max_connections_per_ip",
     "max.connections.per.ip.overrides":
         "tests/integration/test_connection_limits.py::test_max_connections_per_ip_overrides",
+    "metrics.listener": "tests/integration/test_metrics.py::test_metrics_listener_serves_and_moves_with_load",
     # metastore
     "zookeeper.connect": "tests/integration/test_cluster.py::test_registration_as_kafka_writes_it",
     "zookeeper.session.timeout.ms": HERE + "test_zookeeper_session_timeout_ms",

@@ -72,6 +72,57 @@ Test(zkconfig, env_mapping)
     unlink(p);
 }
 
+/* ZooKeeper's Prometheus provider keys, from zoo.cfg or cp-zookeeper style
+ * variables; its defaults (0.0.0.0:7000); other providers serve nothing,
+ * and a class ZooKeeper could not load refuses the config. */
+Test(zkconfig, metrics_provider)
+{
+    struct ms_config c;
+    char err[256];
+    const char *p = write_cfg("dataDir=/tmp/file\n");
+    cr_assert_eq(ms_config_load(&c, p, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_not(c.metrics, "off by default");
+    ms_config_free(&c);
+    unlink(p);
+    p = write_cfg("dataDir=/tmp/file\nmetricsProvider.className="
+                  "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n");
+    cr_assert_eq(ms_config_load(&c, p, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert(c.metrics);
+    cr_assert_str_eq(c.metrics_host, "0.0.0.0");
+    cr_assert_eq(c.metrics_port, 7000);
+    ms_config_free(&c);
+    unlink(p);
+    char *k = ms_config_env_key("ZOOKEEPER_METRICS_PROVIDER_CLASS_NAME");
+    cr_assert_str_eq(k, "metricsProvider.className");
+    free(k);
+    char *env[] = { "ZOOKEEPER_METRICS_PROVIDER_CLASS_NAME="
+                    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+                    "ZOOKEEPER_METRICS_PROVIDER_HTTP_HOST=127.0.0.1",
+                    "ZOOKEEPER_METRICS_PROVIDER_HTTP_PORT=7071", NULL };
+    p = write_cfg("dataDir=/tmp/file\n");
+    cr_assert_eq(ms_config_load(&c, p, env, err, sizeof err), 0, "%s", err);
+    cr_assert(c.metrics);
+    cr_assert_str_eq(c.metrics_host, "127.0.0.1");
+    cr_assert_eq(c.metrics_port, 7071);
+    ms_config_free(&c);
+    unlink(p);
+    p = write_cfg("dataDir=/tmp/file\nmetricsProvider.className="
+                  "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n");
+    cr_assert_eq(ms_config_load(&c, p, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_not(c.metrics);
+    ms_config_free(&c);
+    unlink(p);
+    p = write_cfg("dataDir=/tmp/file\nmetricsProvider.className=com.example.Nope\n");
+    cr_assert_eq(ms_config_load(&c, p, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "metricsProvider.className"), "%s", err);
+    unlink(p);
+    p = write_cfg("dataDir=/tmp/file\nmetricsProvider.className="
+                  "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
+                  "metricsProvider.httpPort=70000\n");
+    cr_assert_eq(ms_config_load(&c, p, NULL, err, sizeof err), -1);
+    unlink(p);
+}
+
 Test(zkconfig, invalid)
 {
     struct ms_config c;
