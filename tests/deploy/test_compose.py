@@ -4,7 +4,10 @@
    through the SASL_PLAINTEXT listener and a consumer group commits offsets;
    down + up keeps topics, records and offsets (volumes).
 2. tests/deploy/cp-compose.yaml, written for cp-zookeeper + cp-kafka, runs with
-   only the two image names changed.
+   only the two image names changed; its kafka healthcheck is the seed's line
+   `kafka-topics --bootstrap-server kafka:9092 --list` (issue 17), which must
+   pass inside the broker container, and the same command with SASL through
+   --command-config.
 3. The prod and the test instance (deploy/instance) run side by side.
 
 Each compose project gets a unique name and free host ports, and is taken
@@ -204,7 +207,41 @@ def test_cp_compose_file_with_kavka_images(project_factory):
     broker = [c for c in proj.containers() if "kafka" in c][0]
     r = run(["podman", "exec", broker, "broker-entrypoint", "--print"], env=proj.env)
     assert b"log.dirs=/var/lib/kafka/data" in r.stdout, r.stdout
+    check_kafka_topics_healthcheck(proj, broker)
+    check_metastore_tools(proj)
     sasl_roundtrip_and_restart(proj, ports["SASL_USER_PORT"])
+    # After the restart the healthcheck passes again and lists the topic made.
+    broker = [c for c in proj.containers() if "kafka" in c][0]
+    out = check_kafka_topics_healthcheck(proj, broker)
+    assert "orders" in out.split(), out
+
+
+def check_kafka_topics_healthcheck(proj, broker):
+    """The compose healthcheck is the seed's kafka-topics line, podman ran it
+    (wait_healthy) and marked the container healthy; the same line and its
+    SASL variant (client.properties from jaas/, mounted by the compose file)
+    work in the container. Returns the --list output."""
+    r = run(["podman", "inspect", "--format", "{{json .Config.Healthcheck.Test}}", broker],
+            env=proj.env)
+    assert "kafka-topics --bootstrap-server kafka:9092 --list" in r.stdout.decode(), r.stdout
+    r = run(["podman", "healthcheck", "run", broker], check=False, env=proj.env)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = run(["podman", "inspect", "--format", "{{.State.Health.Status}}", broker], env=proj.env)
+    assert r.stdout.decode().strip() == "healthy", r.stdout
+    plain = run(["podman", "exec", broker, "sh", "-c",
+                 "kafka-topics --bootstrap-server kafka:9092 --list"], env=proj.env)
+    sasl = run(["podman", "exec", broker, "kafka-topics", "--bootstrap-server", "kafka:29092",
+                "--command-config", "/etc/kafka/secrets/client.properties", "--list"],
+               env=proj.env)
+    assert plain.stdout == sasl.stdout, (plain.stdout, sasl.stdout)
+    # A wrong password fails the SASL check (exit 1), so it is not vacuous.
+    bad = run(["podman", "exec", broker, "sh", "-c",
+               "sed 's/CHANGE-ME-alice/wrong/' /etc/kafka/secrets/client.properties"
+               " > /tmp/bad.properties && kafka-topics --bootstrap-server kafka:29092"
+               " --command-config /tmp/bad.properties --list"], check=False, env=proj.env)
+    assert bad.returncode == 1 and b"Authentication failed" in bad.stderr, (bad.returncode,
+                                                                            bad.stderr)
+    return plain.stdout.decode()
 
 
 def test_prod_and_test_instances_side_by_side(project_factory, tmp_path):
@@ -228,3 +265,42 @@ def test_prod_and_test_instances_side_by_side(project_factory, tmp_path):
         topics = AdminClient(sasl_conf(port)).list_topics(timeout=10).topics
         mine = {t for t in topics if t.startswith("only-in-")}
         assert mine == {"only-in-" + inst}, (inst, mine)
+
+
+def check_metastore_tools(proj):
+    """What cp-zookeeper users type in the zookeeper container: zookeeper-shell
+    (Kafka's convention) and zkCli.sh (-server) see the broker's registration,
+    and nc sends four-letter words — srvr runs, ruok gets ZooKeeper's refusal
+    (the default whitelist is srvr alone, as in cp-zookeeper); then the same
+    image with the whitelist in KAFKA_OPTS, as users enable it, answers imok
+    and mntr."""
+    zk = [c for c in proj.containers() if "zookeeper" in c][0]
+    r = run(["podman", "exec", zk, "zookeeper-shell", "localhost:2181", "ls", "/brokers/ids"],
+            env=proj.env)
+    assert r.stdout.decode().splitlines()[-1] == "[1]", r.stdout
+    r = run(["podman", "exec", zk, "zkCli.sh", "-server", "localhost:2181", "get",
+             "/brokers/ids/1"], env=proj.env)
+    assert b'"SASL_USER://' in r.stdout.splitlines()[-1], r.stdout
+    r = run(["podman", "exec", zk, "sh", "-c", "echo srvr | nc localhost 2181"], env=proj.env)
+    assert r.stdout.startswith(b"Zookeeper version: ") and b"\nMode: standalone\n" in r.stdout
+    r = run(["podman", "exec", zk, "sh", "-c", "echo ruok | nc localhost 2181"], env=proj.env)
+    assert r.stdout == b"ruok is not executed because it is not in the whitelist.\n", r.stdout
+    name = "kavka-4lw-%s" % uuid.uuid4().hex[:6]
+    run(["podman", "run", "-d", "--name", name, "-e",
+         "KAFKA_OPTS=-Dzookeeper.4lw.commands.whitelist=ruok,srvr,mntr",
+         "localhost/kavka-metastore:latest"], env=proj.env)
+    try:
+        deadline, out = time.monotonic() + 60, b""
+        while out != b"imok" and time.monotonic() < deadline:
+            out = run(["podman", "exec", name, "sh", "-c", "echo ruok | nc localhost 2181"],
+                      check=False, env=proj.env).stdout
+            time.sleep(0.3)
+        assert out == b"imok", out
+        r = run(["podman", "exec", name, "sh", "-c", "echo mntr | nc localhost 2181"],
+                env=proj.env)
+        assert b"zk_znode_count\t" in r.stdout, r.stdout
+        r = run(["podman", "exec", name, "zookeeper-shell", "localhost:2181", "ls", "/"],
+                env=proj.env)
+        assert r.stdout.decode().splitlines()[-1] == "[zookeeper]", r.stdout
+    finally:
+        run(["podman", "rm", "-f", name], check=False, env=proj.env)
