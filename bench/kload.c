@@ -19,7 +19,7 @@
  * (MB = 10^6 bytes of record values; secs from the first send to the last
  * acknowledgement.)
  *
- *   kload fetch BOOTSTRAP TOPIC PARTITIONS SECONDS [MAX_PARTITION_BYTES]
+ *   kload fetch BOOTSTRAP TOPIC PARTITIONS SECONDS [MAX_PARTITION_BYTES [CONNS]]
  *
  * Reads an existing, filled TOPIC over and over: Fetch requests for every
  * partition (partition_max_bytes default 1 MiB and max_bytes 50 MiB, the
@@ -29,7 +29,10 @@
  * its high watermark starts again from offset 0. Runs SECONDS. Prints:
  *   fetched=... secs=... fetch_rps=... fetch_mbps=... requests=... errors=0
  * (records counted from the batch headers; MB = 10^6 bytes of complete
- * batches, headers included.)
+ * batches, headers included.) With CONNS > 1, that many processes (forked,
+ * so on the load tool's core too) each read the topic on a connection of
+ * their own, as many consumers in different groups would; the line gives
+ * their sums (secs: the longest).
  *
  * Built by bench/run: cc -O2 -Wall -o kload kload.c
  */
@@ -42,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,6 +386,11 @@ static int fetch_walk(const uint8_t *p, size_t n, struct part *parts, int nparts
     return errors;
 }
 
+struct fetch_result { long long records, bytes, requests; double secs; int errors; };
+
+static struct fetch_result fetch_one(const char *bootstrap, const char *topic, int nparts,
+                                     double seconds, int part_max);
+
 static int run_fetch(int argc, char **argv)
 {
     if (argc < 6) return 2;
@@ -389,14 +398,62 @@ static int run_fetch(int argc, char **argv)
     int nparts = atoi(argv[4]);
     double seconds = atof(argv[5]);
     int part_max = argc > 6 ? atoi(argv[6]) : 1 << 20;
-    if (nparts < 1 || seconds <= 0 || part_max < 1)
+    int conns = argc > 7 ? atoi(argv[7]) : 1;
+    if (nparts < 1 || nparts > 4096 || seconds <= 0 || part_max < 1 || conns < 1 || conns > 256)
         return 2;
+    struct fetch_result sum = { 0 };
+    if (conns == 1) {
+        sum = fetch_one(argv[2], topic, nparts, seconds, part_max);
+    } else {
+        int fds[2];
+        if (pipe(fds) != 0)
+            die("pipe");
+        for (int i = 0; i < conns; i++) {
+            pid_t pid = fork();
+            if (pid < 0)
+                die("fork");
+            if (pid == 0) {
+                close(fds[0]);
+                struct fetch_result r = fetch_one(argv[2], topic, nparts, seconds, part_max);
+                if (write(fds[1], &r, sizeof r) != sizeof r)
+                    _exit(1);
+                _exit(0);
+            }
+        }
+        close(fds[1]);
+        struct fetch_result r;
+        int got = 0;
+        while (read(fds[0], &r, sizeof r) == sizeof r) {
+            sum.records += r.records;
+            sum.bytes += r.bytes;
+            sum.requests += r.requests;
+            sum.errors += r.errors;
+            if (r.secs > sum.secs)
+                sum.secs = r.secs;
+            got++;
+        }
+        while (wait(NULL) > 0)
+            ;
+        if (got != conns) {
+            fprintf(stderr, "kload: %d of %d fetchers reported\n", got, conns);
+            sum.errors++;
+        }
+    }
+    printf("fetched=%lld secs=%.3f fetch_rps=%.1f fetch_mbps=%.2f requests=%lld errors=%d conns=%d\n",
+           sum.records, sum.secs, sum.records / sum.secs, sum.bytes / sum.secs / 1e6, sum.requests,
+           sum.errors, conns);
+    return sum.errors || !sum.records ? 1 : 0;
+}
+
+/* One connection reading the topic over and over for `seconds`. */
+static struct fetch_result fetch_one(const char *bootstrap, const char *topic, int nparts,
+                                     double seconds, int part_max)
+{
     struct part *parts = calloc((size_t)nparts, sizeof *parts);
-    int fd = dial(argv[2]), errors = 0;
+    int fd = dial(bootstrap), errors = 0;
     uint8_t *resp = NULL;
     size_t cap = 0, off_at[4096];
     long long records = 0, bytes = 0, requests = 0;
-    if (nparts > 4096) return 2;
 
     struct buf req = { 0 };
     header(&req, 1, 4);
@@ -430,11 +487,12 @@ static int run_fetch(int argc, char **argv)
             break;
         t = now_s();
     } while (t - t0 < seconds);
-    double secs = now_s() - t0;
-    printf("fetched=%lld secs=%.3f fetch_rps=%.1f fetch_mbps=%.2f requests=%lld errors=%d\n",
-           records, secs, records / secs, bytes / secs / 1e6, requests, errors);
+    struct fetch_result r = { records, bytes, requests, now_s() - t0, errors };
     close(fd);
-    return errors || !records ? 1 : 0;
+    free(parts);
+    free(resp);
+    free(req.p);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -446,6 +504,6 @@ int main(int argc, char **argv)
         rc = run_fetch(argc, argv);
     if (rc == 2)
         fprintf(stderr, "usage: kload produce BOOTSTRAP TOPIC PARTITIONS RECORDS [VALUE_BYTES [ACKS [BATCH [INFLIGHT]]]]\n"
-                        "       kload fetch BOOTSTRAP TOPIC PARTITIONS SECONDS [MAX_PARTITION_BYTES]\n");
+                        "       kload fetch BOOTSTRAP TOPIC PARTITIONS SECONDS [MAX_PARTITION_BYTES [CONNS]]\n");
     return rc;
 }
