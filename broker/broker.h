@@ -100,6 +100,7 @@ struct broker {
     struct cluster *cluster;      /* metastore registration (cluster.h), or NULL */
     struct zk *zk;                /* its metastore client (cluster_zk), or NULL */
     struct conn_limits *limits;   /* max.connections[.per.ip], idle and drain (server.c) */
+    const struct broker_hooks *hooks; /* what the connection code reaches above it */
 };
 
 /* A request handler. It reads req->body, and either answers at once with
@@ -115,12 +116,33 @@ struct khandler {
 
 extern const struct khandler khandlers[];
 extern const int khandlers_n;
-const struct khandler *khandler_find(int16_t key);
+const struct khandler *khandler_find(int16_t key);   /* api/handlers.c */
+
+/* SASL on a connection, as the connection code sees it (security/sasl.h
+ * says what each step does). */
+struct conn_auth {
+    int (*conn_new)(struct conn *c);          /* on accept, SASL listeners only */
+    void (*conn_free)(struct conn *c);
+    void (*frame_limits)(const struct conn *c, int32_t *min, int32_t *max);
+    bool (*expects_raw)(const struct conn *c); /* next frame is a bare token */
+    int (*raw_token)(struct kreq *req);
+    bool (*request_allowed)(struct conn *c, const struct kreq *req);
+};
+
+/* The connection code (net/) sits under the handlers and SASL and never
+ * calls them by name: main.c hands it these at start. */
+struct broker_hooks {
+    const struct khandler *(*handler)(int16_t key); /* the handler table (khandler_find) */
+    const struct conn_auth *auth;                   /* SASL (sasl_conn_auth); NULL: none */
+    /* At broker_stop, once every connection is gone: handlers free what
+     * they keep beyond a request (fetch_waiters_free). */
+    void (*stopped)(struct broker *b);
+};
 
 /* Is this request's version flexible (compact encodings, tagged fields)? */
 bool kreq_flexible(const struct kreq *req);
 
-/* Response plumbing. kreq_writer() gives a writer whose output is the
+/* Response plumbing (net/kreq.c). kreq_writer() gives a writer whose output is the
  * response evbuffer, with the response header already written. Encode the
  * body into it, then call kreq_finish(). */
 void kreq_writer(struct kreq *req, struct kw *w);
@@ -130,7 +152,7 @@ void kreq_finish_silent(struct kreq *req);
 
 /*
  * Admin writes held until the metastore (or the file store) has them
- * (server.c). A handler whose answer must wait for a write hands a job to
+ * (net/awrite.c). A handler whose answer must wait for a write hands a job to
  * awrite_submit(); jobs run one at a time in arrival order, so each one
  * computes its write from the state its predecessors left, and the state in
  * memory changes only when the write is confirmed. The job's own memory
@@ -152,15 +174,10 @@ struct kreq *awrite_take(struct awrite *w);
 /* The job is over (the caller has freed arg): the next one starts. */
 void awrite_done(struct awrite *w);
 
-int64_t now_ms(void);
-
 /* Listeners as served, from the configuration (listeners.c). */
 int broker_listeners(const struct broker_config *c, struct blistener **out, int *n,
                      char *err, size_t errlen);
 void broker_listeners_free(struct blistener *v, int n);
-
-/* Kafka's cluster id: 16 random bytes as Kafka's Uuid text (main.c). */
-void new_cluster_id(char out[23]);
 
 /* Server lifecycle (server.c). */
 int broker_start(struct broker *b);
@@ -172,7 +189,7 @@ void conn_close(struct conn *c, const char *why);
 struct conn *conn_new(struct broker *b, const struct blistener *lst, struct bufferevent *bev,
                       const char *host, int port);
 
-/* Fetch waiters (fetch.c): called after data is appended to a partition. */
+/* Fetch waiters (api/fetch.c): called after data is appended to a partition. */
 struct partition;
 void fetch_wake(struct broker *b, const struct partition *p, int64_t bytes);
 void fetch_waiters_free(struct broker *b);
@@ -200,7 +217,7 @@ int h_offset_delete(struct kreq *req);
 int h_describe_groups(struct kreq *req);
 int h_list_groups(struct kreq *req);
 int h_delete_groups(struct kreq *req);
-/* Admin and introspection (admin_configs.c, admin_cluster.c, admin_partitions.c). */
+/* Admin and introspection (admin_configs.c, admin_cluster.c, admin_partitions.c, acls.c). */
 int h_describe_configs(struct kreq *req);
 int h_alter_configs(struct kreq *req);
 int h_incremental_alter_configs(struct kreq *req);
@@ -215,5 +232,9 @@ int h_create_acls(struct kreq *req);
 int h_delete_acls(struct kreq *req);
 int h_list_partition_reassignments(struct kreq *req);
 int h_describe_topic_partitions(struct kreq *req);
+/* SCRAM credentials and quotas (scram_credentials.c, client_quotas.c). */
+int h_describe_user_scram_credentials(struct kreq *req);
+int h_alter_user_scram_credentials(struct kreq *req);
+int h_describe_client_quotas(struct kreq *req);
 
 #endif

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "cluster.h"
 #include "group.h"
 #include "metrics.h"
+#include "sasl.h"
 #include "authz.h"
 #include "scram_store.h"
 #include "topics.h"
@@ -29,14 +29,6 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: kavka-broker [server.properties] [--override key=value ...]\n");
-}
-
-/* Kafka's cluster id: 16 random bytes, URL-safe base64 without padding. */
-void new_cluster_id(char out[23])
-{
-    uint8_t id[16];
-    RAND_bytes(id, sizeof id);
-    kuuid_b64(id, out);
 }
 
 /* meta.properties in the log dir, as Kafka writes it: the cluster id is
@@ -123,8 +115,15 @@ int main(int argc, char **argv)
      * close function accepts what was never opened. */
     static struct broker b;
     static struct topics topics;
+    /* The connection code reaches the handlers and SASL only through these. */
+    static const struct broker_hooks hooks = {
+        .handler = khandler_find,
+        .auth = &sasl_conn_auth,
+        .stopped = fetch_waiters_free,
+    };
     b.cfg = &cfg;
     b.topics = &topics;
+    b.hooks = &hooks;
     int rc = 1;
     if (broker_listeners(&cfg, &b.listeners, &b.nlisteners, err, sizeof err) != 0) {
         KLOG_ERROR("invalid listeners: %s", err);

@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FIO_WARN __attribute__((warn_unused_result))
+#include "compiler.h"
+
+#define FIO_WARN KV_MUST_CHECK
 
 /* fio_append: the truncate back after a failed append failed as well; the
  * file's tail is unknown and nothing more may be written to it. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "wire.h"
+#include "compiler.h"
 
 /* ZooDefs.OpCode */
 enum zk_op {
@@ -153,7 +154,7 @@ struct kstr jr_string(struct kr *r);
 struct kbytes jr_buffer(struct kr *r);
 /* NUL-terminated copy of a ustring (malloc'd, caller frees); NULL on error
  * (r->err set) or null string. */
-char *jr_string_dup(struct kr *r);
+char *jr_string_dup(struct kr *r) KV_MUST_CHECK;
 /* Vector count: -1 null; counts beyond the bytes left are errors. */
 int32_t jr_vec_len(struct kr *r, size_t min_elem);
 struct zstat jr_stat(struct kr *r);

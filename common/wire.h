@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "compiler.h"
 
 enum wire_err {
     WIRE_OK = 0,
@@ -56,7 +57,7 @@ static inline struct kstr kstr_c(const char *s)
 }
 bool kstr_eq(struct kstr a, const char *s);
 /* Copy into a NUL-terminated heap string (caller frees); NULL for null. */
-char *kstr_dup(struct kstr s);
+char *kstr_dup(struct kstr s) KV_MUST_CHECK;
 
 /* ---------------- reader ---------------- */
 struct kr {
@@ -165,7 +166,7 @@ void kw_free(struct kw *w);
 /* Hand the buffered bytes to w->out (no copy: the evbuffer takes the
  * buffer over; no-op without out). */
 void kw_flush(struct kw *w);
-uint8_t *kw_reserve_grow(struct kw *w, size_t n);
+uint8_t *kw_reserve_grow(struct kw *w, size_t n) KV_MUST_CHECK;
 /* n bytes to fill at the end of the buffer; NULL on failure (error kept). */
 static inline uint8_t *kw_reserve(struct kw *w, size_t n)
 {
@@ -214,7 +215,7 @@ size_t uvarint_size(uint32_t v);
 /* Kafka's Uuid.toString(): URL-safe base64 without padding, 22 chars. */
 void kuuid_b64(const uint8_t id[16], char out[23]);
 /* The inverse; -1 unless s is 22 such chars. */
-int kuuid_from_b64(const char *s, uint8_t id[16]);
+int kuuid_from_b64(const char *s, uint8_t id[16]) KV_MUST_CHECK;
 
 /* ---------------- arena ---------------- */
 struct karena_chunk;
@@ -223,9 +224,9 @@ struct karena {
 };
 void karena_init(struct karena *a);
 /* Zeroed memory, 8-byte aligned; NULL when out of memory. */
-void *karena_alloc(struct karena *a, size_t n);
-void *karena_calloc(struct karena *a, size_t n, size_t size);
-char *karena_strdup(struct karena *a, const char *s);
+void *karena_alloc(struct karena *a, size_t n) KV_MUST_CHECK;
+void *karena_calloc(struct karena *a, size_t n, size_t size) KV_MUST_CHECK;
+char *karena_strdup(struct karena *a, const char *s) KV_MUST_CHECK;
 void karena_free(struct karena *a);
 
 #endif

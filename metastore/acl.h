@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "jute.h"
+#include "compiler.h"
 
 struct zid {
     char *scheme;
@@ -30,7 +31,7 @@ bool zid_list_has(const struct zid_list *l, const char *scheme, const char *id);
 void zid_list_free(struct zid_list *l);
 
 /* "user:base64(sha1("user:password"))" for "user:password"; malloc'd. */
-char *acl_digest(const char *user_password, size_t len);
+char *acl_digest(const char *user_password, size_t len) KV_MUST_CHECK;
 
 /* Does `acl` grant `perm` to a caller with these auth ids? */
 bool acl_check(const struct zacl_list *acl, int32_t perm, const struct zid_list *ids);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "compiler.h"
 
 struct ms_config {
     char *client_addr;          /* clientPortAddress; NULL = all addresses */
@@ -45,7 +46,7 @@ void ms_config_free(struct ms_config *c);
 
 /* Property key for a ZOOKEEPER_* variable name (without the value), or
  * NULL when it is not one; malloc'd. */
-char *ms_config_env_key(const char *env_name);
+char *ms_config_env_key(const char *env_name) KV_MUST_CHECK;
 
 /* Is a four-letter word allowed by the whitelist? */
 bool ms_config_4lw_allowed(const struct ms_config *c, const char *cmd);

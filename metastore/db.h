@@ -30,6 +30,7 @@
 
 #include "jute.h"
 #include "tree.h"
+#include "compiler.h"
 
 struct ms_conn;
 
@@ -58,14 +59,14 @@ struct txn_hdr {
     int32_t type;
 };
 
-int db_init(struct ms_db *db);       /* fresh tree with the system nodes */
-int db_init_bare(struct ms_db *db);  /* root only, for snapshot loading */
+int db_init(struct ms_db *db) KV_MUST_CHECK;       /* fresh tree with the system nodes */
+int db_init_bare(struct ms_db *db) KV_MUST_CHECK;  /* root only, for snapshot loading */
 void db_free(struct ms_db *db);
 
 struct ms_session *db_session(const struct ms_db *db, int64_t id);
 /* Adds a session (snapshot loading and CREATESESSION). */
 struct ms_session *db_session_add(struct ms_db *db, int64_t id, int32_t timeout,
-                                  const uint8_t passwd[16]);
+                                  const uint8_t passwd[16]) KV_MUST_CHECK;
 
 /* Encode a txn header. */
 void txn_write_hdr(struct kw *w, const struct txn_hdr *h);
@@ -73,13 +74,13 @@ void txn_write_hdr(struct kw *w, const struct txn_hdr *h);
 /* Apply one encoded txn (header + body). Returns ZOK, or the error that made
  * it fail (then nothing changed; for MULTI, all sub-ops were undone). The
  * watch events it caused are left in db->tree.events. */
-int db_apply(struct ms_db *db, const uint8_t *p, size_t n, struct txn_hdr *hdr_out);
+int db_apply(struct ms_db *db, const uint8_t *p, size_t n, struct txn_hdr *hdr_out) KV_MUST_CHECK;
 /* Apply one body of type `type` (used for multi sub-ops). */
-int db_apply_body(struct ms_db *db, const struct txn_hdr *h, int32_t type, struct kr *r);
+int db_apply_body(struct ms_db *db, const struct txn_hdr *h, int32_t type, struct kr *r) KV_MUST_CHECK;
 
 /* Paths of the ephemerals owned by session (sorted; malloc'd array of
  * malloc'd strings). Returns the count, or -1. */
-int db_ephemerals(struct ms_db *db, int64_t session, const char *prefix, char ***out);
+int db_ephemerals(struct ms_db *db, int64_t session, const char *prefix, char ***out) KV_MUST_CHECK;
 void db_free_paths(char **paths, int n);
 
 #endif

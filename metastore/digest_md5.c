@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sasl.h"
+#include "sasl_users.h"
 #include "sasl_digest.h"
 
 static int set_out(uint8_t **out, size_t *outlen, const char *s)

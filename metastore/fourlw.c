@@ -15,6 +15,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "server.h"
 
 #define ZK_COMPAT_VERSION "3.9.5-kavka, built on " __DATE__
@@ -149,7 +150,7 @@ static void w_wchs(struct ms_server *s, struct evbuffer *out)
 
 static void w_dump(struct ms_server *s, struct evbuffer *out)
 {
-    int64_t now = ms_now_mono();
+    int64_t now = clock_mono_ms();
     out_printf(out, "SessionTracker dump:\nGlobal Sessions(%d):\n", s->db.nsessions);
     for (const struct ms_session *x = s->db.sessions; x; x = x->next)
         out_printf(out, "0x%" PRIx64 "\t%dms\t(expires in %" PRId64 "ms)\n", (uint64_t)x->id,
@@ -199,7 +200,7 @@ static void w_mntr(struct ms_server *s, struct evbuffer *out)
     out_printf(out, "zk_approximate_data_size\t%zu\nzk_global_sessions\t%d\n", size,
                s->db.nsessions);
     out_printf(out, "zk_last_proposal_size\t-1\nzk_uptime\t%" PRId64 "\n",
-               ms_now_wall() - s->start_time);
+               clock_wall_ms() - s->start_time);
 }
 
 static const struct {

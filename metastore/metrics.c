@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "clock.h"
 #include "klog.h"
 #include "server.h"
 
@@ -117,7 +118,7 @@ void msm_render(struct evbuffer *o, void *arg)
     gauge_dbl(o, "avg_latency", "Mean request processing time, ms", avg);
     gauge(o, "max_latency", "Longest request processing time, ms", s->lat_max);
     gauge(o, "min_latency", "Shortest request processing time, ms", s->lat_min);
-    gauge(o, "uptime", "Milliseconds since the server started", ms_now_wall() - s->start_time);
+    gauge(o, "uptime", "Milliseconds since the server started", clock_wall_ms() - s->start_time);
     gauge(o, "open_file_descriptor_count", "Open file descriptors", open_fds());
     gauge(o, "max_file_descriptor_count", "The file descriptor limit", max_fds);
     summary(o, "readlatency",

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "clock.h"
 
 struct mop {
     struct zreq q;
@@ -160,7 +161,7 @@ void handle_multi(struct ms_conn *c, int32_t xid, struct kr *r)
         ms_reply(c, xid, zxid, ZMARSHALLINGERROR, NULL);
         return;
     }
-    struct txn_hdr h = { s->db.last_zxid + 1, c->sess->id, xid, ms_now_wall(), ZOP_MULTI };
+    struct txn_hdr h = { s->db.last_zxid + 1, c->sess->id, xid, clock_wall_ms(), ZOP_MULTI };
     struct kw txn;
     kw_init(&txn, NULL);
     int failed = dry_run(c, m, n, &h, &txn);

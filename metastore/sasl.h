@@ -14,14 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sasl_users;
-struct sasl_conn;
+#include "sasl_users.h"
 
-/* Load `user_<name>="password"` entries of the Server section. 0 or -1. */
-int sasl_users_load(struct sasl_users **out, const char *jaas_path);
-void sasl_users_free(struct sasl_users *u);
-/* Password of a user, or NULL. */
-const char *sasl_users_get(const struct sasl_users *u, const char *name);
+struct sasl_conn;
 
 enum sasl_step { SASL_CONTINUE, SASL_DONE, SASL_FAILED };
 

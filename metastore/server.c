@@ -24,26 +24,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "clock.h"
 #include "klog.h"
 #include "metrics.h"
 #include "sasl.h"
 #include "snapshot.h"
 
 enum { PRIO_IO = 0, PRIO_FLUSH = 1 };
-
-int64_t ms_now_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t ms_now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void ms_fatal(struct ms_server *s, const char *fmt, ...)
 {
@@ -273,7 +260,7 @@ static int append_txn(struct ms_server *s, const struct txn_hdr *h, const struct
 int ms_commit(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
               const struct kw *body, int pre_err, int64_t *zxid_out)
 {
-    return ms_commit_at(s, session, cxid, type, body, pre_err, ms_now_wall(), zxid_out);
+    return ms_commit_at(s, session, cxid, type, body, pre_err, clock_wall_ms(), zxid_out);
 }
 
 int ms_commit_at(struct ms_server *s, int64_t session, int32_t cxid, int32_t type,
@@ -409,7 +396,7 @@ static void handle_connect(struct ms_conn *c, const uint8_t *p, size_t n)
             return;
         }
         sess->conn = c;
-        sess->expire_at = ms_now_mono() + timeout;
+        sess->expire_at = clock_mono_ms() + timeout;
         c->sess = sess;
         KLOG_DEBUG("new session 0x%" PRIx64 " timeout %d for %s:%d", (uint64_t)sid, timeout,
                    c->ip, c->port);
@@ -432,7 +419,7 @@ static void handle_connect(struct ms_conn *c, const uint8_t *p, size_t n)
         ms_conn_close_after_flush(old);
     }
     sess->conn = c;
-    sess->expire_at = ms_now_mono() + sess->timeout;
+    sess->expire_at = clock_mono_ms() + sess->timeout;
     c->sess = sess;
     send_connect_response(c, sess->timeout, sess->id, sess->passwd);
 }
@@ -468,11 +455,11 @@ static void handle_frame(struct ms_conn *c, const uint8_t *p, size_t n)
         ms_conn_close_after_flush(c);
         return;
     }
-    int64_t t0 = ms_now_mono(), m0 = msm_now();
+    int64_t t0 = clock_mono_ms(), m0 = msm_now();
     if (c->sess)
         c->sess->expire_at = t0 + c->sess->timeout;
     ms_handle_request(c, xid, type, &r);
-    note_latency(c->srv, ms_now_mono() - t0);
+    note_latency(c->srv, clock_mono_ms() - t0);
     msm_request(type, m0);
 }
 
@@ -588,7 +575,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     snprintf(c->ip, sizeof c->ip, "%s", ip);
     c->port = port;
-    c->established = ms_now_wall();
+    c->established = clock_wall_ms();
     c->last_op = "NA";
     bufferevent_priority_set(c->bev, PRIO_IO);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
@@ -622,7 +609,7 @@ static void snapshot_reap(struct ms_server *s, bool wait)
     if (r == 0)
         return;
     const char *dir = s->cfg->data_dir;
-    int64_t ms = ms_now_mono() - s->snap_started;
+    int64_t ms = clock_mono_ms() - s->snap_started;
     s->snap_pid = 0;
     s->snap_busy_logged = false;
     if (r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
@@ -672,11 +659,15 @@ static void maybe_snapshot(struct ms_server *s)
     }
     s->snap_pid = pid;
     s->snap_zxid = s->db.last_zxid;
-    s->snap_started = ms_now_mono();
+    s->snap_started = clock_mono_ms();
     KLOG_DEBUG("snapshot: child %d writes snapshot.%016" PRIx64, (int)pid,
                (uint64_t)s->snap_zxid);
 }
 
+/* Runs when the loop has nothing else to do (low priority): what the txns
+ * handled so far appended goes to the syncer thread (group commit); the
+ * loop goes on reading requests meanwhile, and they wait for the next sync.
+ * If a sync is in flight, synced_cb starts the next one when it ends. */
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -685,14 +676,38 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     s->flush_pending = false;
     if (s->fatal)
         return;
-    if (txnlog_sync(&s->log) != 0) {
+    int rc = txnlog_sync_begin(&s->log);
+    if (rc < 0)
+        ms_fatal(s, "txn log %s failed: %s", s->log.fail_op ? s->log.fail_op : "syncer",
+                 strerror(errno));
+    else if (rc == 0 && !txnlog_sync_busy(&s->log))
+        release_replies(s);   /* nothing to sync: what is queued may go, closed conns be reaped */
+}
+
+/* The syncer thread finished a sync. */
+static void synced_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ms_server *s = arg;
+    if (s->fatal)
+        return;
+    int rc = txnlog_sync_end(&s->log);
+    if (rc < 0) {
         /* What this sync covered may be lost (a failed fdatasync is never
          * retried, fileio.h): its replies are never released. */
         ms_fatal(s, "txn log %s failed: %s", s->log.fail_op, strerror(errno));
         return;
     }
-    release_replies(s);
+    if (rc > 0)
+        return;
+    /* A snapshot first rolls the log, which syncs (on this thread) what
+     * was appended while this sync ran: release after it, or those replies
+     * would wait for the next write to come along. */
     maybe_snapshot(s);
+    release_replies(s);
+    if (s->log.appended > s->log.durable)
+        schedule_flush(s);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -701,7 +716,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct ms_server *s = arg;
     snapshot_reap(s, false);  /* backstop for a missed SIGCHLD */
-    int64_t now = ms_now_mono();
+    int64_t now = clock_mono_ms();
     for (;;) {
         struct ms_session *victim = NULL;
         for (struct ms_session *x = s->db.sessions; x; x = x->next)
@@ -759,7 +774,7 @@ static void container_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct ms_server *s = arg;
-    struct reap_ctx r = { ms_now_wall(), NULL, 0, 0 };
+    struct reap_ctx r = { clock_wall_ms(), NULL, 0, 0 };
     tree_walk(&s->db.tree, reap_visit, &r);
     for (int i = 0; i < r.n; i++) {
         struct kw body;
@@ -865,7 +880,7 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
     s->base = base;
-    s->start_time = ms_now_wall();
+    s->start_time = clock_wall_ms();
     s->log.fd = -1;
     if (event_base_priority_init(base, 2) != 0) {
         KLOG_ERROR("event_base_priority_init failed");
@@ -895,7 +910,7 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
         return -1;
     }
     /* Sessions from disk get a full timeout from now to reconnect. */
-    int64_t now = ms_now_mono();
+    int64_t now = clock_mono_ms();
     int64_t max_id = 0;
     for (struct ms_session *x = s->db.sessions; x; x = x->next) {
         x->expire_at = now + x->timeout;
@@ -903,7 +918,7 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
             max_id = x->id;
     }
     /* ZooKeeper's layout: server id (0) in the top byte, time below. */
-    s->next_session_id = (int64_t)(((uint64_t)ms_now_wall() << 24) >> 8);
+    s->next_session_id = (int64_t)(((uint64_t)clock_wall_ms() << 24) >> 8);
     if (s->next_session_id <= max_id)
         s->next_session_id = max_id + 1;
     if (cfg->jaas_path && sasl_users_load(&s->sasl_users, cfg->jaas_path) != 0)
@@ -911,9 +926,13 @@ int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base
     if (bind_port(s) != 0)
         return -1;
     s->ev_flush = event_new(base, -1, 0, flush_cb, s);
-    if (!s->ev_flush)
+    s->ev_synced = event_new(base, s->log.notify_fd, EV_READ | EV_PERSIST, synced_cb, s);
+    if (!s->ev_flush || !s->ev_synced)
         return -1;
     event_priority_set(s->ev_flush, PRIO_FLUSH);
+    event_priority_set(s->ev_synced, PRIO_IO);
+    if (event_add(s->ev_synced, NULL) != 0)
+        return -1;
     int tick = cfg->tick_time / 2 > 10 ? cfg->tick_time / 2 : 10;
     s->ev_tick = add_timer(s, tick_cb, tick);
     s->ev_container = add_timer(s, container_cb, cfg->container_check_ms);
@@ -961,7 +980,7 @@ int ms_server_shutdown(struct ms_server *s)
 
 void ms_server_free(struct ms_server *s)
 {
-    struct event *evs[] = { s->ev_flush, s->ev_tick, s->ev_container, s->ev_purge,
+    struct event *evs[] = { s->ev_flush, s->ev_synced, s->ev_tick, s->ev_container, s->ev_purge,
                             s->ev_sigterm, s->ev_sigint, s->ev_sigchld };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])

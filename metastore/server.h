@@ -37,6 +37,7 @@
 #include "db.h"
 #include "txnlog.h"
 #include "watch.h"
+#include "compiler.h"
 
 struct event_base;
 struct event;
@@ -84,7 +85,7 @@ struct ms_server {
     struct watch_table dwatch, cwatch;
     struct ms_conn *conns;
     int nconns;
-    struct event *ev_flush, *ev_tick, *ev_container, *ev_purge;
+    struct event *ev_flush, *ev_synced, *ev_tick, *ev_container, *ev_purge;
     struct event *ev_sigterm, *ev_sigint, *ev_sigchld;
     bool flush_pending;
     bool fatal;               /* fail-stop: nothing more is acknowledged */
@@ -102,16 +103,13 @@ struct ms_server {
 
 /* Set up: recover the db from disk, open a new log file, bind the port.
  * Returns 0 or -1 (logged). */
-int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base *base);
+int ms_server_init(struct ms_server *s, struct ms_config *cfg, struct event_base *base) KV_MUST_CHECK;
 /* Stop listening, sync the log and release the replies it covers, stop a
  * running snapshot child, close every connection. Returns 0, or -1 when the
  * server stopped on a fatal error or the final sync failed: then no held
  * reply was released, and the process must exit non-zero. */
-int ms_server_shutdown(struct ms_server *s);
+int ms_server_shutdown(struct ms_server *s) KV_MUST_CHECK;
 void ms_server_free(struct ms_server *s);
-
-int64_t ms_now_wall(void);
-int64_t ms_now_mono(void);
 
 /* ---- used by ops.c / fourlw.c / sasl.c ---- */
 

@@ -25,21 +25,22 @@
 #include <sys/types.h>
 
 #include "db.h"
+#include "compiler.h"
 
 #define SNAP_MAGIC "KVMSSNP1"
 
 /* Write the db as snapshot.<db->last_zxid> in dir (see above); the temp file
  * never stays behind. 0 or -1 with errno; logs nothing (the child calls it). */
-int snapshot_write_file(struct ms_db *db, const char *dir);
+int snapshot_write_file(struct ms_db *db, const char *dir) KV_MUST_CHECK;
 /* The same, logging a failure. */
-int snapshot_write(struct ms_db *db, const char *dir);
+int snapshot_write(struct ms_db *db, const char *dir) KV_MUST_CHECK;
 
 /* Fork a child that runs snapshot_write_file() and _exit()s with 0 on
  * success or the errno (1..255) on failure. The child touches nothing but
  * the snapshot file: signal handlers are reset to the default in it before
  * any signal can reach it, and it dies with the parent (PR_SET_PDEATHSIG).
  * Returns the child's pid, or -1 (errno) when fork fails. */
-pid_t snapshot_start(struct ms_db *db, const char *dir);
+pid_t snapshot_start(struct ms_db *db, const char *dir) KV_MUST_CHECK;
 /* Remove snapshot.<zxid>.tmp if a failed or killed child left it. */
 void snapshot_discard_temp(const char *dir, int64_t zxid);
 /* Remove every snapshot.*.tmp in dir (startup: a child killed with its
@@ -48,7 +49,7 @@ int snapshot_remove_temps(const char *dir);
 
 /* Load one snapshot file into a bare db. 0, or -1 if invalid. (db_recover
  * also rejects one whose zxid is not the one in its name.) */
-int snapshot_load(struct ms_db *db, const char *path);
+int snapshot_load(struct ms_db *db, const char *path) KV_MUST_CHECK;
 
 /* Recovery: the newest valid snapshot in data_dir (or a fresh tree when
  * there is none), then the log records in log_dir after it, replayed with
@@ -56,7 +57,7 @@ int snapshot_load(struct ms_db *db, const char *path);
  * snapshot that fails to load is skipped for an older one only when the logs
  * then reach at least its zxid (they cover the gap); otherwise recovery
  * fails. 0, or -1 with the reason logged (the db is then freed). */
-int db_recover(struct ms_db *db, const char *data_dir, const char *log_dir);
+int db_recover(struct ms_db *db, const char *data_dir, const char *log_dir) KV_MUST_CHECK;
 
 /* Keep the newest `retain` snapshots (at least 3) and the logs still needed
  * to replay from the oldest of them; delete the rest. Returns files

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,81 @@ static int create_file(const char *dir, int64_t first_zxid)
     return fd;
 }
 
+#define SYNC_FAILED (-100)   /* the write went in, its fdatasync failed */
+
+/* The syncer thread's side: one job at a time, handed over under `mu`. */
+struct txnlog_syncer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool has_job, done, quit;
+    /* the job: set by the loop, read by the thread */
+    int fd;
+    off_t at;
+    struct kw buf;          /* the records, owned by the job while in flight */
+    uint64_t target;        /* l->appended when it was handed over */
+    /* the result: set by the thread */
+    int rc;                 /* 0, FIO_TORN or -1 (the write), SYNC_FAILED */
+    int err;
+};
+
+static void *syncer_main(void *arg)
+{
+    struct txnlog *l = arg;
+    struct txnlog_syncer *y = l->syncer;
+    pthread_mutex_lock(&y->mu);
+    for (;;) {
+        while (!y->has_job && !y->quit)
+            pthread_cond_wait(&y->cv, &y->mu);
+        if (y->quit)
+            break;
+        pthread_mutex_unlock(&y->mu);
+        int rc = fio_append(y->fd, y->at, y->buf.buf, y->buf.len), err = errno;
+        if (rc == 0 && fio_datasync(y->fd) != 0) {
+            rc = SYNC_FAILED;
+            err = errno;
+        }
+        pthread_mutex_lock(&y->mu);
+        y->rc = rc;
+        y->err = err;
+        y->has_job = false;
+        y->done = true;
+        uint64_t one = 1;
+        /* A failed notify would leave the loop waiting: nothing to do but
+         * say so (eventfd writes fail only on counter overflow). */
+        if (write(l->notify_fd, &one, sizeof one) != sizeof one)
+            KLOG_ERROR("txn log syncer: eventfd write: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&y->mu);
+    return NULL;
+}
+
+static int syncer_start(struct txnlog *l)
+{
+    struct txnlog_syncer *y = calloc(1, sizeof *y);
+    if (!y)
+        return -1;
+    l->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->notify_fd < 0) {
+        free(y);
+        return -1;
+    }
+    pthread_mutex_init(&y->mu, NULL);
+    pthread_cond_init(&y->cv, NULL);
+    kw_init(&y->buf, NULL);
+    l->syncer = y;
+    int e = pthread_create(&y->thread, NULL, syncer_main, l);
+    if (e != 0) {
+        l->syncer = NULL;
+        close(l->notify_fd);
+        l->notify_fd = -1;
+        free(y);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 int txnlog_open(struct txnlog *l, const char *dir, int64_t first_zxid)
 {
     if (!l->dir) {
@@ -52,6 +128,9 @@ int txnlog_open(struct txnlog *l, const char *dir, int64_t first_zxid)
         }
         kw_init(&l->pending, NULL);
         l->fd = -1;
+        l->notify_fd = -1;
+        if (syncer_start(l) != 0)
+            return -1;
     }
     int fd = create_file(dir, first_zxid);
     if (fd < 0)
@@ -65,8 +144,27 @@ int txnlog_open(struct txnlog *l, const char *dir, int64_t first_zxid)
     return 0;
 }
 
+static void syncer_wait(struct txnlog *l);
+
 void txnlog_close(struct txnlog *l)
 {
+    struct txnlog_syncer *y = l->syncer;
+    if (y) {
+        syncer_wait(l);
+        pthread_mutex_lock(&y->mu);
+        y->quit = true;
+        pthread_cond_signal(&y->cv);
+        pthread_mutex_unlock(&y->mu);
+        pthread_join(y->thread, NULL);
+        kw_free(&y->buf);
+        pthread_mutex_destroy(&y->mu);
+        pthread_cond_destroy(&y->cv);
+        free(y);
+        l->syncer = NULL;
+    }
+    if (l->notify_fd >= 0)
+        close(l->notify_fd);
+    l->notify_fd = -1;
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
@@ -95,8 +193,108 @@ static int fail(struct txnlog *l, const char *op, int e)
     return -1;
 }
 
+bool txnlog_sync_busy(const struct txnlog *l)
+{
+    struct txnlog_syncer *y = l->syncer;
+    if (!y)
+        return false;
+    pthread_mutex_lock(&y->mu);
+    bool busy = y->has_job || y->done;
+    pthread_mutex_unlock(&y->mu);
+    return busy;
+}
+
+int txnlog_sync_begin(struct txnlog *l)
+{
+    if (l->failed)
+        return fail(l, l->fail_op, l->fail_errno);
+    if (l->appended == l->durable || txnlog_sync_busy(l))
+        return 0;
+    if (l->pending.err)
+        return fail(l, "buffer", ENOMEM);
+    if (l->fd < 0)
+        return fail(l, "write", EBADF);
+    struct txnlog_syncer *y = l->syncer;
+    if (!y) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&y->mu);
+    /* Swap buffers: the job takes the records, the log keeps the job's old
+     * (empty) buffer and its capacity for the next batch. */
+    struct kw t = y->buf;
+    y->buf = l->pending;
+    l->pending = t;
+    l->pending.len = 0;
+    y->fd = l->fd;
+    y->at = l->size;
+    y->target = l->appended;
+    y->has_job = true;
+    pthread_cond_signal(&y->cv);
+    pthread_mutex_unlock(&y->mu);
+    return 1;
+}
+
+int txnlog_sync_end(struct txnlog *l)
+{
+    struct txnlog_syncer *y = l->syncer;
+    uint64_t n;
+    if (l->notify_fd >= 0)
+        while (read(l->notify_fd, &n, sizeof n) < 0 && errno == EINTR)
+            ;
+    if (!y)
+        return 1;
+    pthread_mutex_lock(&y->mu);
+    if (!y->done) {
+        pthread_mutex_unlock(&y->mu);
+        return 1;
+    }
+    y->done = false;
+    int rc = y->rc, err = y->err;
+    size_t len = y->buf.len;
+    uint64_t target = y->target;
+    y->buf.len = 0;
+    pthread_mutex_unlock(&y->mu);
+    /* The same outcomes as txnlog_sync's: never retried. */
+    if (rc == FIO_TORN)
+        return fail(l, "write (and the truncate back after it)", err);
+    if (rc == SYNC_FAILED) {
+        l->size += (off_t)len;
+        return fail(l, "fdatasync", err);
+    }
+    if (rc != 0)
+        return fail(l, "write", err);
+    l->size += (off_t)len;
+    l->durable = target;
+    return 0;
+}
+
+/* Blocks until no sync is in flight, collecting its result. */
+static void syncer_wait(struct txnlog *l)
+{
+    struct txnlog_syncer *y = l->syncer;
+    if (!y)
+        return;
+    for (;;) {
+        pthread_mutex_lock(&y->mu);
+        bool busy = y->has_job, done = y->done;
+        pthread_mutex_unlock(&y->mu);
+        if (done) {
+            /* A failure stays in l->failed, which every caller checks next. */
+            if (txnlog_sync_end(l) < 0)
+                KLOG_DEBUG("txn log: the sync in flight failed (%s)", l->fail_op);
+            return;
+        }
+        if (!busy)
+            return;
+        struct timespec ts = { 0, 100000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int txnlog_sync(struct txnlog *l)
 {
+    syncer_wait(l);
     if (l->failed)
         return fail(l, l->fail_op, l->fail_errno);  /* never retried */
     if (l->appended == l->durable)

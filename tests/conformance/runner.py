@@ -39,9 +39,15 @@ The adapter contract (docs/conformance.md has the scenario definitions)
 
 Known failures (a bug not yet fixed or a feature not built) are listed in
 tests/conformance/known_failures as "client scenario reason"; they show as
-XFAIL, count as failed in the total, and do not fail the run.  Every one of
-them is in docs/conformance.md.  Any other failure, or a known failure that
-now passes (XPASS), makes the run exit 1.
+XFAIL, are counted apart ("expected failures (known)") and do not fail the
+run.  Every one of them is in docs/conformance.md.  A known failure that now
+passes (XPASS) is news, not a failure: it is printed as "KNOWN FAILURE NOW
+PASSES" and counted as passed, so that its entry gets removed; it fails the
+run only when its reason starts with "strict:" (known_failures says more).
+Any other failure makes the run exit 1.
+
+  --junit FILE   also write the cells as JUnit XML (one test case per
+                 client x scenario), which scripts/test-summary counts
 """
 
 import argparse
@@ -54,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from xml.sax.saxutils import quoteattr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -139,6 +146,51 @@ def wait_port(port, proc, log, timeout=30):
         except OSError:
             time.sleep(0.05)
     raise SystemExit("nothing listens on %d:\n%s" % (port, tail(log)))
+
+
+# known_failures: a reason that starts with this makes a pass of the entry
+# fail the run (XPASS-STRICT); otherwise a pass is only news.
+STRICT = "strict:"
+
+
+def known_status(status, reason):
+    """The status of a test listed as a known failure: FAIL -> XFAIL, PASS ->
+    XPASS (news) or XPASS-STRICT (fails the run), anything else unchanged."""
+    if status == "PASS":
+        return "XPASS-STRICT" if reason.startswith(STRICT) else "XPASS"
+    return {"FAIL": "XFAIL", "SKIP": "XFAIL"}.get(status, status)
+
+
+def write_junit(path, suite, cases):
+    """cases: (name, status, detail) with status PASS, FAIL, SKIP, N/A, XFAIL,
+    XPASS or XPASS-STRICT, as JUnit XML for scripts/test-summary: a known
+    failure is <skipped type="xfail">, a non-strict XPASS a passing case with
+    the property "xpass", a strict one a <failure type="xpass-strict">."""
+    if not path:
+        return
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<testsuites><testsuite name=%s tests="%d">' % (quoteattr(suite), len(cases))]
+    for name, st, detail in cases:
+        head = '<testcase classname=%s name=%s' % (quoteattr(suite), quoteattr(name))
+        msg = quoteattr(detail or "")
+        if st == "PASS":
+            out.append(head + "/>")
+        elif st == "XPASS":
+            out.append(head + '><properties><property name="xpass" value=%s/></properties></testcase>' % msg)
+        elif st == "XPASS-STRICT":
+            out.append(head + '><failure type="xpass-strict" message=%s/></testcase>' % msg)
+        elif st == "XFAIL":
+            out.append(head + '><skipped type="xfail" message=%s/></testcase>' % msg)
+        elif st in ("N/A", "SKIPPED"):
+            out.append(head + '><skipped message=%s/></testcase>' % msg)
+        else:
+            out.append(head + '><failure type=%s message=%s/></testcase>' % (quoteattr(st), msg))
+    out.append("</testsuite></testsuites>\n")
+    d = os.path.dirname(path)
+    if d:
+        os.makedirs(d, exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(out))
 
 
 def tail(path, n=40):
@@ -359,7 +411,10 @@ def main():
     ap.add_argument("--clients", help="comma-separated adapter names (default: all)")
     ap.add_argument("--list", action="store_true", help="list the adapters and exit")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--junit", help="write the results as JUnit XML to this file")
     args = ap.parse_args()
+    if args.junit and os.path.exists(args.junit):
+        os.remove(args.junit)  # never leave a previous run's cases behind
     if args.list:
         for name, kind, _, _ in ADAPTERS:
             print("%-24s %s" % (name, kind))
@@ -400,7 +455,7 @@ def main():
             if st not in ("PASS", "FAIL", "N/A"):
                 st, detail = "FAIL", "bad status %r" % st
             if (name, s) in known:
-                st = {"FAIL": "XFAIL", "PASS": "XPASS"}.get(st, st)
+                st = known_status(st, known[(name, s)])
             row[s] = (st, detail)
         table[name] = (kind, row, log_path)
         npass = sum(1 for v in row.values() if v[0] == "PASS")
@@ -412,7 +467,7 @@ def main():
             break
 
     passed = failed = xfail = na = 0
-    failures, unexpected = [], []
+    failures, unexpected, news, cases = [], [], [], []
     for kind, scen in (("kafka", KAFKA_SCENARIOS), ("zk", ZK_SCENARIOS)):
         rows = [(n, t) for n, t in table.items() if t[0] == kind]
         if not rows:
@@ -426,17 +481,20 @@ def main():
             for s in scen:
                 st, detail = row[s]
                 cells.append({"PASS": "ok ", "FAIL": "XX ", "XFAIL": "xf ", "XPASS": "XP ",
-                              "N/A": "-- "}[st])
-                if st == "PASS":
+                              "XPASS-STRICT": "XP ", "N/A": "-- "}[st])
+                cases.append(("%s / %s" % (name, s), st, detail or known.get((name, s), "")))
+                if st in ("PASS", "XPASS"):
                     passed += 1
+                    if st == "XPASS":
+                        news.append((name, s, known[(name, s)]))
                 elif st == "N/A":
                     na += 1
+                elif st == "XFAIL":
+                    xfail += 1
+                    failures.append((name, s, st, detail or known.get((name, s), ""), log_path))
                 else:
                     failed += 1
-                    if st == "XFAIL":
-                        xfail += 1
-                    else:
-                        unexpected.append((name, s, st))
+                    unexpected.append((name, s, st))
                     failures.append((name, s, st, detail or known.get((name, s), ""), log_path))
             print(name.ljust(width) + " ".join(cells))
         for i, s in enumerate(scen):
@@ -454,8 +512,16 @@ def main():
         print("conformance: kavka %s\n%s\n%s" % (pr, tail(kavka.ms_log), tail(kavka.broker_log)))
         unexpected.append(("kavka", "shutdown", pr))
         failed += 1
-    print("\n%d passed, %d failed (%d of them known, in tests/conformance/known_failures), %d n/a" % (
-        passed, failed, xfail, na))
+    for name, s, reason in news:
+        print("\nKNOWN FAILURE NOW PASSES: %s / %s (tests/conformance/known_failures: %s): "
+              "remove its entry" % (name, s, reason[:200]))
+    for name, s, st in unexpected:
+        if st == "XPASS-STRICT":
+            print("\nKNOWN FAILURE NOW PASSES: %s / %s, a strict entry: fails the run" % (name, s))
+    write_junit(args.junit, "conformance", cases
+                + [("kavka / shutdown", "FAIL", pr) for pr in problems])
+    print("\n%d passed, %d failed, %d expected failures (known, in tests/conformance/known_failures), "
+          "%d n/a" % (passed, failed, xfail, na))
 
     _kill_all()
     if not args.keep and not unexpected:

@@ -14,7 +14,7 @@
  *               flow and the PLAIN token parser run for real; after a login
  *               the same table as fuzz_frame serves the rest.
  *
- * The handler table (server.c dispatches through khandler_find) replaces
+ * The handler table (server.c dispatches through b.hooks->handler) replaces
  * handlers.c's, so that no handler touches the disk: SaslHandshake and
  * SaslAuthenticate are the real ones; Fetch is decoded and parked (answered
  * later or cancelled by the close, like a delayed Fetch); CreateAcls is
@@ -38,6 +38,7 @@
 #include "config.h"
 #include "kafka_msgs.h"
 #include "klog.h"
+#include "sasl.h"
 #include "sasl_scram.h"
 #include "scram_store.h"
 
@@ -235,7 +236,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_frame: %s\n", err);
         abort();
     }
+    static const struct broker_hooks hooks = {
+        .handler = khandler_find, .auth = &sasl_conn_auth, .stopped = NULL };
     b.cfg = &cfg;
+    b.hooks = &hooks;
     b.base = event_base_new();
     TAILQ_INIT(&b.conns);
     for (int i = 0; i < b.nlisteners; i++)

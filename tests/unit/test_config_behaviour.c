@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../broker/log.h" /* not common/log.h (logging) */
+#include "../../broker/log/log.h" /* not common/log.h (logging) */
 #include "config.h"
 #include "kafka_errors.h"
 #include "record_batch.h"

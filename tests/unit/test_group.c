@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "fileio.h"
 #include "group.h"
@@ -454,6 +455,42 @@ static int16_t commit(struct tconn *t, int16_t ver, const char *group, int32_t g
     return commit_recv(t, ver);
 }
 
+/* A request handled after a member's session deadline sees the member gone
+ * even when the loop has not run the session timer yet (libevent runs a
+ * turn's I/O callbacks before the timers that came due in it): librdkafka's
+ * 0081_admin closes static members (their close commits, which restarts the
+ * session), sleeps exactly the session timeout and deletes their group. */
+Test(group, delete_after_the_session_deadline_sees_the_member_expired)
+{
+    struct karena a;
+    karena_init(&a);
+    struct tconn *t = tconn_new();
+    join(t, 9, "d", "", "inst-1", 100);
+    struct kp_join_group_resp r = join_resp(t, 9, &a);
+    cr_assert_eq(r.error_code, KERR_NONE);
+    char *id = dup_str(&a, r.member_id);
+    const char *ids[] = { id }, *as[] = { "X" };
+    sync_group(t, "d", 1, id, 1, ids, as);
+    struct kp_sync_group_resp s;
+    cr_assert(recv_resp(t, KP_API_SYNC_GROUP, 5, &s, &a));
+    cr_assert_eq(s.error_code, KERR_NONE);
+    cr_assert_eq(commit(t, 8, "d", 1, id, 0, 5, -1), KERR_NONE);
+    usleep(150 * 1000); /* past the 100 ms session, without running the loop */
+    struct kp_delete_groups_req rq;
+    kp_delete_groups_req_init(&rq);
+    struct kstr names[] = { kstr_c("d") };
+    rq.groups_names = names;
+    rq.groups_names_n = 1;
+    send_req(t, KP_API_DELETE_GROUPS, 2, &rq);
+    struct kp_delete_groups_resp rs;
+    cr_assert(recv_resp(t, KP_API_DELETE_GROUPS, 2, &rs, &a));
+    cr_assert_eq(rs.results_n, 1);
+    cr_assert_eq(rs.results[0].error_code, KERR_NONE, "DeleteGroups: error %d (68: NON_EMPTY_GROUP)",
+                 rs.results[0].error_code);
+    tconn_free(t);
+    karena_free(&a);
+}
+
 Test(group, commits_checked_and_durable)
 {
     struct karena a;
@@ -498,12 +535,12 @@ Test(group, retention)
     cr_assert_eq(commit(t, 2, "r", -1, "", 0, 5, 1000), KERR_NONE); /* explicit retention */
     cr_assert_eq(commit(t, 8, "r", -1, "", 1, 6, -1), KERR_NONE);   /* broker default */
     tconn_free(t);
-    groups_expire_offsets(b.groups, now_ms() + 2000);
+    groups_expire_offsets(b.groups, clock_wall_ms() + 2000);
     cr_assert_eq(groups_committed(b.groups, "r", "t", 0), -1);
     cr_assert_eq(groups_committed(b.groups, "r", "t", 1), 6);
     /* offsets.retention.minutes (7 days) after the commit, for a group
      * without members; then the empty group goes too. */
-    groups_expire_offsets(b.groups, now_ms() + 7LL * 24 * 3600 * 1000 + 1000);
+    groups_expire_offsets(b.groups, clock_wall_ms() + 7LL * 24 * 3600 * 1000 + 1000);
     cr_assert_eq(groups_committed(b.groups, "r", "t", 1), -1);
     cr_assert_eq(groups_state(b.groups, "r", NULL, NULL), -1);
     stop();
@@ -518,9 +555,9 @@ Test(group, offsets_retention_minutes_from_the_config)
     stop();
     start("offsets.retention.minutes=3");
     struct tconn *t = tconn_new();
-    int64_t before = now_ms();
+    int64_t before = clock_wall_ms();
     cr_assert_eq(commit(t, 8, "rm", -1, "", 0, 5, -1), KERR_NONE);
-    int64_t after = now_ms();
+    int64_t after = clock_wall_ms();
     tconn_free(t);
     groups_expire_offsets(b.groups, before + 2 * 60000);
     cr_assert_eq(groups_committed(b.groups, "rm", "t", 0), 5, "expired before 3 minutes");

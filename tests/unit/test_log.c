@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../broker/log.h"   /* not common/log.h (logging) */
+#include "../../broker/log/log.h"   /* not common/log.h (logging) */
 #include "fileio.h"
 #include "kafka_errors.h"
 #include "record_batch.h"
@@ -210,7 +210,7 @@ Test(log, append_read_round_trip)
     cr_assert_eq(plog_read(l, -1, 1 << 20, &s), KERR_OFFSET_OUT_OF_RANGE);
     for (int i = 0; i < 3; i++)
         kw_free(&w[i]);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, several_batches_in_one_append)
@@ -230,7 +230,7 @@ Test(log, several_batches_in_one_append)
     check_read_contains(l, 4);
     kw_free(&a);
     kw_free(&b);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, invalid_append_writes_nothing)
@@ -259,7 +259,7 @@ Test(log, invalid_append_writes_nothing)
     kw_free(&a);
     kw_free(&b);
     kw_free(&big);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- segments and indexes ---------------- */
@@ -295,7 +295,7 @@ Test(log, roll_by_size)
     struct plog_slice s;
     cr_assert_eq(plog_read(l, 0, 1 << 20, &s), KERR_NONE);
     cr_assert_eq(s.len, (int64_t)(per_seg * bl));
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, roll_by_time)
@@ -310,7 +310,7 @@ Test(log, roll_by_time)
     append(l, 1, T0, 10, 6000);
     cr_assert_eq(plog_segment_count(l), 2);
     cr_assert_eq(file_len(seg_file(2, ".log")) > 0, true);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, sparse_index_lookup_mid_segment)
@@ -338,7 +338,7 @@ Test(log, sparse_index_lookup_mid_segment)
     rb_parse_header(b, (size_t)s.len, &h);
     walk_span(b, s.len, h.base_offset);
     free(b);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     /* indexes are hints: garbage in one does not make reads wrong */
     int fd = open(seg_file(0, ".index"), O_WRONLY);
@@ -349,7 +349,7 @@ Test(log, sparse_index_lookup_mid_segment)
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     for (int64_t o = 0; o < end; o++)
         check_read_contains(l, o);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- reopen and recovery ---------------- */
@@ -366,7 +366,7 @@ Test(log, reopen_after_clean_close)
     int64_t end = plog_end_offset(l), size = plog_size_bytes(l);
     int segs = plog_segment_count(l);
     cr_assert_gt(segs, 2);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     char marker[256];
     snprintf(marker, sizeof marker, "%s/.clean-shutdown", pdir);
     cr_assert_eq(access(marker, F_OK), 0);
@@ -384,7 +384,7 @@ Test(log, reopen_after_clean_close)
     cr_assert_eq(plog_max_timestamp(l, &off, &ts), KERR_NONE);
     cr_assert_eq(ts, T0 + 1001);
     cr_assert_eq(off, end + 1);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, reopen_after_torn_tail)
@@ -402,7 +402,7 @@ Test(log, reopen_after_torn_tail)
         }
     }
     int64_t full = plog_size_bytes(l);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     char marker[256];
     snprintf(marker, sizeof marker, "%s/.clean-shutdown", pdir);
@@ -418,7 +418,7 @@ Test(log, reopen_after_torn_tail)
     struct plog_append_result r = append(l, 2, T0 + 50, 60, 0);
     cr_assert_eq(r.base_offset, good_end);
     int64_t end2 = plog_end_offset(l), size2 = plog_size_bytes(l);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     /* 2. garbage appended after the last batch */
     cr_assert_eq(unlink(marker), 0);
@@ -430,7 +430,7 @@ Test(log, reopen_after_torn_tail)
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_end_offset(l), end2);
     cr_assert_eq(file_len(seg_file(0, ".log")), size2);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     /* 3. a flipped bit inside the last batch (CRC mismatch) */
     cr_assert_eq(unlink(marker), 0);
@@ -445,7 +445,7 @@ Test(log, reopen_after_torn_tail)
     cr_assert_eq(plog_size_bytes(l), good_size);
     for (int64_t o = 0; o < good_end; o++)
         check_read_contains(l, o);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* In a child process: open the log, append n batches made by make(i), then
@@ -493,7 +493,7 @@ Test(log, survives_kill_9)
     cr_assert_eq(plog_offset_for_timestamp(l, T0 + 30, &off, &ts), KERR_NONE);
     cr_assert_eq(off, 59);
     cr_assert_eq(ts, T0 + 30);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- retention ---------------- */
@@ -521,10 +521,10 @@ Test(log, retention_by_size)
     cr_assert_eq(plog_read(l, start - 1, 100, &s), KERR_OFFSET_OUT_OF_RANGE);
     check_read_contains(l, start);
     cr_assert_eq(plog_enforce_retention(l, T0 + 100), 0, "idempotent");
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_start_offset(l), start);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, retention_by_time_never_active)
@@ -549,7 +549,7 @@ Test(log, retention_by_time_never_active)
     cr_assert_eq(plog_start_offset(l), 16);
     cr_assert_eq(plog_end_offset(l), 20);
     check_read_contains(l, 16);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, delete_records)
@@ -573,14 +573,14 @@ Test(log, delete_records)
     int64_t off, ts;
     cr_assert_eq(plog_offset_for_timestamp(l, T0, &off, &ts), KERR_NONE);
     cr_assert_eq(off, 7, "records below the start are not answered");
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_start_offset(l), 7);
     cr_assert_eq(plog_delete_records(l, -1), KERR_NONE);
     cr_assert_eq(plog_start_offset(l), 20);
     cr_assert_eq(plog_read(l, 20, 100, &s), KERR_NONE);
     cr_assert_eq(s.len, 0);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- timestamps ---------------- */
@@ -622,14 +622,14 @@ Test(log, timestamp_lookup)
         cr_assert_eq(off, 119);
         cr_assert_eq(ts, T0 + 293);
         /* second pass: the same answers after a reopen */
-        plog_close(l);
+        cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
         cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     }
     /* a batch with an older timestamp does not hide the max */
     append(l, 2, T0, 30, 0);
     cr_assert_eq(plog_max_timestamp(l, &off, &ts), KERR_NONE);
     cr_assert_eq(off, 119);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, max_timestamp_in_the_middle)
@@ -648,7 +648,7 @@ Test(log, max_timestamp_in_the_middle)
     cr_assert_eq(plog_offset_for_timestamp(l, T0 + 150, &off, &ts), KERR_NONE);
     cr_assert_eq(off, 3);
     cr_assert_eq(ts, T0 + 500);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- misc ---------------- */
@@ -673,13 +673,13 @@ Test(log, start_offset_survives_empty_reopen)
         append(l, 2, T0, 100, 0);
     cr_assert_eq(plog_delete_records(l, 12), KERR_NONE);
     cr_assert_eq(plog_segment_count(l), 1);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_start_offset(l), 12);
     cr_assert_eq(plog_end_offset(l), 12);
     struct plog_append_result r = append(l, 1, T0, 10, 0);
     cr_assert_eq(r.base_offset, 12);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- failures (fileio's fault-injection hook) ---------------- */
@@ -812,7 +812,7 @@ Test(log, failed_append_that_cannot_be_cut_back_takes_the_log_offline)
     cr_assert_eq(plog_end_offset(l), end);
     cr_assert_eq(file_len(seg_file(0, ".log")), size);
     check_all_readable(l, 0, end);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, failed_sync_takes_the_log_offline_and_hides_the_records)
@@ -878,11 +878,11 @@ Test(log, failed_periodic_sync_cuts_back_to_the_last_synced_size)
     fault_off();
     cr_assert(plog_offline(l));
     cr_assert_eq(file_len(seg_file(0, ".log")), synced);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), -1, "closing an offline log reports it");
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_end_offset(l), synced_end,
                  "what the flush policy had not made durable is gone, nothing else");
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, new_segments_are_durable_in_their_directory)
@@ -965,7 +965,7 @@ static int make_segments(struct plog_config *c, int64_t *bases, int max)
     for (int i = 0; i < 24; i++)
         append(l, 2, T0 + i * 1000, 100, 0);
     cr_assert_geq(plog_segment_count(l), 4);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     char m[256];
     snprintf(m, sizeof m, "%s/.clean-shutdown", pdir);
     cr_assert_eq(unlink(m), 0);
@@ -1024,11 +1024,11 @@ Test(log, unclean_start_cuts_a_zero_filled_tail_of_a_sealed_segment)
     cr_assert_eq(off, end - 1);
     struct plog_append_result r = append(l, 2, T0 + 99000, 100, 0);
     cr_assert_eq(r.base_offset, end);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_end_offset(l), end + 2);
     check_all_readable(l, 0, end + 2);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, unclean_start_does_not_trust_a_zeroed_time_index_tail)
@@ -1051,7 +1051,7 @@ Test(log, unclean_start_does_not_trust_a_zeroed_time_index_tail)
     int64_t off, ts;
     cr_assert_eq(plog_offset_for_timestamp(l, T0 + 1000, &off, &ts), KERR_NONE);
     cr_assert_eq(ts, T0 + 1000);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     /* The rebuilt index holds the real max timestamp again. */
     int fd = open(tixf, O_RDONLY);
     uint8_t e[12];
@@ -1077,7 +1077,7 @@ Test(log, unclean_start_checks_a_sealed_index_ending_in_zeros)
     cr_assert_eq(plog_open(pdir, &c, &l), KERR_NONE);
     cr_assert_eq(plog_segment_count(l), n);
     check_all_readable(l, 0, plog_end_offset(l));
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
     /* Rebuilt: its last entry is a real one again. */
     int fd = open(idxf, O_RDONLY);
     uint8_t e[8];
@@ -1104,7 +1104,7 @@ Test(log, segment_rolls_before_its_index_outgrows_segment_index_bytes)
                       "at most the limit, plus the seal entry at roll (Kafka skips the check there)");
     }
     check_all_readable(l, 0, 20);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ---------------- reads without syscalls ---------------- */
@@ -1219,7 +1219,7 @@ Test(log, recent_reads_match_the_index_path)
      * both ways, the rest unchanged. */
     cr_assert_eq(plog_delete_records(l, plog_end_offset(l) - 5), KERR_NONE);
     check_same_reads(l, plog_start_offset(l) - 3);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 Test(log, recent_reads_match_after_recovery_and_index_changes)
@@ -1232,7 +1232,7 @@ Test(log, recent_reads_match_after_recovery_and_index_changes)
     for (int i = 0; i < 150; i++)
         append_varied(l, i);
     check_same_reads(l, 0);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     /* Unclean: the active segment's tail is cut in the middle of a batch and
      * recovered; then the log goes on. */
@@ -1252,7 +1252,7 @@ Test(log, recent_reads_match_after_recovery_and_index_changes)
         check_same_read(l, plog_end_offset(l) - 1, 50000);
     }
     check_same_reads(l, 0);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 
     /* A smaller segment.index.bytes after a restart: the active segment's
      * index files are bigger than it (than their mapping). */
@@ -1279,7 +1279,7 @@ Test(log, recent_reads_match_after_recovery_and_index_changes)
         plog_set_fast_paths(true);
         cr_assert(off1 == off2 && ts1 == ts2);
     }
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* A kill -9 leaves a log whose active segment recovery rebuilds. */
@@ -1297,7 +1297,7 @@ Test(log, recent_reads_match_after_kill_9)
         check_same_read(l, plog_end_offset(l) - 1, 100);
     }
     check_same_reads(l, 0);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* What it is for: a consumer that is caught up reads without a syscall, and
@@ -1347,7 +1347,7 @@ Test(log, caught_up_reads_and_active_index_lookups_make_no_pread)
     cr_assert_eq(check_same_read(l, end, 1), 0);
     cr_assert_eq(check_same_read(l, end + 1, 100000), 0);
     cr_assert_eq(check_same_read(l, end + 2, 100000), 0);
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
 
 /* ListOffsets by time in the active segment: its time index is read through
@@ -1378,5 +1378,5 @@ Test(log, active_time_index_lookups_match)
         if (want > 1 && want < 300)
             cr_assert_lt(fast, slow, "ts %lld: %ld preads vs %ld", (long long)t, fast, slow);
     }
-    plog_close(l);
+    cr_assert_eq(plog_close(l), 0, "close: flush and clean-shutdown marker");
 }
