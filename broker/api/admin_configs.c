@@ -30,6 +30,7 @@
 #include "klog.h"
 #include "topics.h"
 #include "zk.h"
+#include "zk_jobs.h"
 
 #define DYN_FILE "kavka-dynamic-broker-config.json"
 #define MAX_SYN 8
@@ -626,7 +627,8 @@ struct cfg_job {
     struct broker *b;
     bool incremental;
     struct topic_write *v;
-    int n, cur;
+    int n;
+    struct zk_job zj;         /* the metastore writes (or reads back) of v */
     /* In the request's arena: used only while awrite_req() is not NULL. */
     struct kp_alter_configs_req arq;
     struct kp_alter_configs_resp ars;
@@ -697,53 +699,6 @@ static int16_t apply_stored(struct broker *b, const char *topic, const struct pr
     return (int16_t)e;
 }
 
-static void cfg_job_finish(struct cfg_job *j);
-static void cfg_job_next(struct cfg_job *j);
-
-static void cfg_note_done(struct zk *zk, int rc, struct kr *body, void *arg)
-{
-    struct cfg_job *j = arg;
-    (void)zk;
-    (void)body;
-    if (rc != ZOK)   /* the overrides are stored; only watchers miss the news */
-        KLOG_WARN("metastore: config change notification failed: %s", zk_err_name(rc));
-    j->cur++;
-    cfg_job_next(j);
-}
-
-static void cfg_node_done(struct zk *zk, int rc, struct kr *body, void *arg)
-{
-    struct cfg_job *j = arg;
-    struct topic_write *t = &j->v[j->cur];
-    (void)body;
-    if (rc == ZOK) {
-        int16_t e = apply_stored(j->b, t->topic, &t->set);
-        if (e == KERR_UNKNOWN_TOPIC_OR_PARTITION)
-            write_fail(t, e, "Topic %s was deleted meanwhile", t->topic);
-        else if (e)
-            write_fail(t, e, "The overrides are stored in the metastore, but the local topic "
-                       "file could not be written");
-        char *note = NULL;
-        if (asprintf(&note, "{\"version\":2,\"entity_path\":\"topics/%s\"}", t->topic) > 0 &&
-            zk_create(zk, "/config/changes/config_change_", note, (int32_t)strlen(note),
-                      ZMODE_PERSISTENT_SEQ, cfg_note_done, j) == 0) {
-            free(note);
-            return;
-        }
-        free(note);
-    } else {
-        if (rc == ZCONNECTIONLOSS)
-            cfg_mark_dirty(t->topic);
-        write_fail(t, KERR_KAFKA_STORAGE_ERROR,
-                   "Storing the configs in the metastore failed (%s)%s", zk_err_name(rc),
-                   rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
-                                         : "");
-        KLOG_WARN("metastore: writing /config/topics/%s failed: %s", t->topic, zk_err_name(rc));
-    }
-    j->cur++;
-    cfg_job_next(j);
-}
-
 static char *topic_node_json(const struct props *set)
 {
     json_t *root = json_pack("{s:i,s:o}", "version", 1, "config", props_to_json(set));
@@ -752,27 +707,60 @@ static char *topic_node_json(const struct props *set)
     return text;
 }
 
-static void cfg_job_next(struct cfg_job *j)
+static void cfg_job_finish(void *arg);
+
+/* A topic's node: /config/topics/<t> with its overrides. */
+static int cfg_node(void *arg, int i, char *path, size_t pathlen, char **data)
 {
-    struct zk *zk = j->b->zk;
-    while (j->cur < j->n) {
-        struct topic_write *t = &j->v[j->cur];
-        char path[600];
-        snprintf(path, sizeof path, "/config/topics/%s", t->topic);
-        char *data = topic_node_json(&t->set);
-        int rc = data && zk ? zk_upsert(zk, path, data, (int32_t)strlen(data), cfg_node_done, j)
-                            : -1;
-        free(data);
-        if (rc == 0)
-            return;
-        write_fail(t, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
-        j->cur++;
-    }
-    cfg_job_finish(j);
+    struct cfg_job *j = arg;
+    const struct topic_write *t = &j->v[i];
+    snprintf(path, pathlen, "/config/topics/%s", t->topic);
+    if (data && !(*data = topic_node_json(&t->set)))
+        return -1;
+    return 0;
 }
 
-static void cfg_job_finish(struct cfg_job *j)
+static void cfg_written(void *arg, int i, int rc, const char *path)
 {
+    struct cfg_job *j = arg;
+    struct topic_write *t = &j->v[i];
+    (void)path;
+    if (rc == ZOK) {
+        int16_t e = apply_stored(j->b, t->topic, &t->set);
+        if (e == KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            write_fail(t, e, "Topic %s was deleted meanwhile", t->topic);
+        else if (e)
+            write_fail(t, e, "The overrides are stored in the metastore, but the local topic "
+                       "file could not be written");
+    } else if (rc == ZK_JOB_NOT_SENT) {
+        write_fail(t, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
+    } else {
+        if (rc == ZCONNECTIONLOSS)
+            cfg_mark_dirty(t->topic);
+        write_fail(t, KERR_KAFKA_STORAGE_ERROR,
+                   "Storing the configs in the metastore failed (%s)%s", zk_err_name(rc),
+                   zk_job_loss_note(rc));
+        KLOG_WARN("metastore: writing /config/topics/%s failed: %s", t->topic, zk_err_name(rc));
+    }
+}
+
+static char *cfg_note(void *arg, int i, const char **seq_path)
+{
+    struct cfg_job *j = arg;
+    return zk_config_change_note("topics", j->v[i].topic, seq_path);
+}
+
+static const struct zk_job_ops cfg_write_ops = {
+    .node = cfg_node,
+    .written = cfg_written,
+    .note = cfg_note,
+    .note_kind = "config",
+    .finish = cfg_job_finish,
+};
+
+static void cfg_job_finish(void *arg)
+{
+    struct cfg_job *j = arg;
     struct awrite *w = j->w;
     struct kreq *req = awrite_take(w);
     if (req) {
@@ -801,21 +789,12 @@ static void cfg_job_finish(struct cfg_job *j)
 
 /* ---------------- resync after an unknown outcome ---------------- */
 
-static void cfg_resync_next(struct cfg_job *j);
-
-static void cfg_resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+static void cfg_resync_got(void *arg, int i, int rc, struct kr *body)
 {
     struct cfg_job *j = arg;
-    struct topic_write *t = &j->v[j->cur];
-    (void)zk;
+    struct topic_write *t = &j->v[i];
     if (rc == ZOK || rc == ZNONODE) {
-        json_t *root = NULL;
-        if (rc == ZOK) {
-            struct kbytes d = jr_buffer(body);
-            json_error_t jerr;
-            if (!body->err && d.len > 0)
-                root = json_loadb((const char *)d.p, (size_t)d.len, 0, &jerr);
-        }
+        json_t *root = zk_job_json(rc, body);
         json_to_props(json_object_get(root, "config"), &t->set);
         if (root)
             json_decref(root);
@@ -825,22 +804,13 @@ static void cfg_resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
     } else {
         cfg_mark_dirty(t->topic);
     }
-    j->cur++;
-    cfg_resync_next(j);
 }
 
-static void cfg_resync_next(struct cfg_job *j)
-{
-    struct zk *zk = j->b->zk;
-    for (; j->cur < j->n; j->cur++) {
-        char path[600];
-        snprintf(path, sizeof path, "/config/topics/%s", j->v[j->cur].topic);
-        if (zk && zk_get_data(zk, path, cfg_resync_got, j) == 0)
-            return;
-        cfg_mark_dirty(j->v[j->cur].topic);
-    }
-    cfg_job_finish(j);
-}
+static const struct zk_job_ops cfg_read_ops = {
+    .node = cfg_node,
+    .got = cfg_resync_got,
+    .finish = cfg_job_finish,
+};
 
 static void cfg_resync_start(struct awrite *w, void *arg)
 {
@@ -857,8 +827,7 @@ static void cfg_resync_start(struct awrite *w, void *arg)
         cfg_dirty.topics = NULL;
         cfg_dirty.n = 0;
     }
-    j->cur = 0;
-    cfg_resync_next(j);
+    zk_job_read(&j->zj, j->b->zk, j->n, &cfg_read_ops, j);
 }
 
 static void cfg_on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)
@@ -1021,8 +990,7 @@ static void alter_start(struct awrite *w, void *arg)
         props_free(&cur);
         props_free(&set);
     }
-    j->cur = 0;
-    cfg_job_next(j);
+    zk_job_write(&j->zj, j->b->zk, j->n, &cfg_write_ops, j);
 }
 
 int h_alter_configs(struct kreq *req)
@@ -1175,8 +1143,7 @@ static void incremental_start(struct awrite *w, void *arg)
         set_result(&req->arena, e, err, &out->error_code, &out->error_message);
         props_free(&cur);
     }
-    j->cur = 0;
-    cfg_job_next(j);
+    zk_job_write(&j->zj, j->b->zk, j->n, &cfg_write_ops, j);
 }
 
 int h_incremental_alter_configs(struct kreq *req)

@@ -18,6 +18,7 @@
 #include "kafka_errors.h"
 #include "klog.h"
 #include "zk.h"
+#include "zk_jobs.h"
 
 #define FILE_NAME "kavka-acls.json"
 
@@ -297,8 +298,8 @@ struct acl_target {
 
 struct acl_change {
     struct acl_target *res;
-    int nres, cur;
-    bool note_sent;           /* the current resource's notification is in flight */
+    int nres;
+    struct zk_job zj;         /* the metastore writes (or reads back) of res */
     char who[300];            /* who asked, for the log */
     acl_change_done done;
     void *arg;
@@ -446,12 +447,28 @@ static void mark_dirty(const struct acl_target *r)
         dirty.n++;
 }
 
-static void job_finish(struct acl_change *j);
-static void job_next(struct acl_change *j);
+static void job_finish(void *arg);
+
+/* A resource's node: its entries after the change, or a delete when none is
+ * left; a resource already refused is passed over. */
+static int res_node(void *arg, int i, char *path, size_t pathlen, char **data)
+{
+    struct acl_change *j = arg;
+    const struct acl_target *r = &j->res[i];
+    if (data && r->err)
+        return 1;
+    node_path(path, pathlen, r->type, r->name, r->pattern);
+    if (data && r->want.n > 0 &&
+        !(*data = acl_node_format(&r->want, r->type, r->name, r->pattern)))
+        return -1;
+    return 0;
+}
 
 /* Kafka's AclAuthorizer notification for a changed resource. */
-static char *change_note(const struct acl_target *r, const char **dir)
+static char *change_note(void *arg, int i, const char **dir)
 {
+    const struct acl_change *j = arg;
+    const struct acl_target *r = &j->res[i];
     char *note = NULL;
     if (r->pattern == ACL_PAT_LITERAL) {
         *dir = "/kafka-acl-changes/acl_changes_";
@@ -474,77 +491,30 @@ static char *change_note(const struct acl_target *r, const char **dir)
     return note;
 }
 
-static void note_done(struct zk *zk, int rc, struct kr *body, void *arg)
+static void res_written(void *arg, int i, int rc, const char *path)
 {
     struct acl_change *j = arg;
-    (void)zk;
-    (void)body;
-    if (rc != ZOK)   /* the ACLs are stored; only watchers miss the news */
-        KLOG_WARN("metastore: ACL change notification failed: %s", zk_err_name(rc));
-    j->cur++;
-    j->note_sent = false;
-    job_next(j);
-}
-
-static void node_done(struct zk *zk, int rc, struct kr *body, void *arg)
-{
-    struct acl_change *j = arg;
-    struct acl_target *r = &j->res[j->cur];
-    (void)body;
-    char path[1400];
-    node_path(path, sizeof path, r->type, r->name, r->pattern);
-    if (rc == ZOK || (rc == ZNONODE && r->want.n == 0)) {
+    struct acl_target *r = &j->res[i];
+    if (rc == ZOK) {
         apply_resource(j, r);
-        const char *dir;
-        char *note = change_note(r, &dir);
-        int sent = note ? zk_create(zk, dir, note, (int32_t)strlen(note), ZMODE_PERSISTENT_SEQ,
-                                    note_done, j)
-                        : -1;
-        free(note);
-        if (sent == 0) {
-            j->note_sent = true;
-            return;
-        }
+    } else if (rc == ZK_JOB_NOT_SENT) {
+        res_fail(r, KERR_UNKNOWN_SERVER_ERROR, "The metastore session is lost; retry");
     } else {
         if (rc == ZCONNECTIONLOSS)
             mark_dirty(r);
         res_fail(r, KERR_KAFKA_STORAGE_ERROR, "Storing the ACLs in the metastore failed (%s %s)%s",
-                 zk_err_name(rc), path,
-                 rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
-                                       : "");
+                 zk_err_name(rc), path, zk_job_loss_note(rc));
         KLOG_WARN("metastore: writing %s failed: %s", path, zk_err_name(rc));
     }
-    j->cur++;
-    job_next(j);
 }
 
-/* Write the resources from j->cur on, one at a time, then finish. */
-static void job_next(struct acl_change *j)
-{
-    while (j->cur < j->nres) {
-        struct acl_target *r = &j->res[j->cur];
-        if (r->err) {
-            j->cur++;
-            continue;
-        }
-        char path[1400];
-        node_path(path, sizeof path, r->type, r->name, r->pattern);
-        int rc = -1;
-        if (r->want.n == 0) {
-            rc = zk_delete(az.zk, path, -1, node_done, j);
-        } else {
-            char *data = acl_node_format(&r->want, r->type, r->name, r->pattern);
-            if (data)
-                rc = zk_upsert(az.zk, path, data, (int32_t)strlen(data), node_done, j);
-            free(data);
-        }
-        if (rc == 0)
-            return;
-        res_fail(r, KERR_UNKNOWN_SERVER_ERROR, "The metastore session is lost; retry");
-        j->cur++;
-    }
-    job_finish(j);
-}
+static const struct zk_job_ops write_ops = {
+    .node = res_node,
+    .written = res_written,
+    .note = change_note,
+    .note_kind = "ACL",
+    .finish = job_finish,
+};
 
 /* Store every resource of the job: the metastore (asynchronous), or the
  * file (a copy of the ACLs with the changes, written, then taken). */
@@ -555,8 +525,7 @@ static void job_store(struct acl_change *j)
         return;
     }
     if (az.zk) {
-        j->cur = 0;
-        job_next(j);
+        zk_job_write(&j->zj, az.zk, j->nres, &write_ops, j);
         return;
     }
     struct acl_set next = { 0 };
@@ -578,8 +547,9 @@ static void job_store(struct acl_change *j)
     job_finish(j);
 }
 
-static void job_finish(struct acl_change *j)
+static void job_finish(void *arg)
 {
+    struct acl_change *j = arg;
     j->done(j, j->arg);
 }
 
@@ -592,11 +562,10 @@ void acl_change_store(struct acl_change *j, acl_change_done done, void *arg)
 
 /* ---------------- resync after an unknown outcome ---------------- */
 
-static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+static void resync_got(void *arg, int i, int rc, struct kr *body)
 {
     struct acl_change *j = arg;
-    struct acl_target *r = &j->res[j->cur];
-    (void)zk;
+    struct acl_target *r = &j->res[i];
     struct acl_set found = { 0 };
     bool ok = rc == ZNONODE;
     if (rc == ZOK) {
@@ -622,18 +591,13 @@ static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
         acl_set_free(&found);
         mark_dirty(r);
     }
-    j->cur++;
-    while (j->cur < j->nres) {
-        char path[1400];
-        r = &j->res[j->cur];
-        node_path(path, sizeof path, r->type, r->name, r->pattern);
-        if (zk_get_data(az.zk, path, resync_got, j) == 0)
-            return;
-        mark_dirty(r);
-        j->cur++;
-    }
-    job_finish(j);
 }
+
+static const struct zk_job_ops read_ops = {
+    .node = res_node,
+    .got = resync_got,
+    .finish = job_finish,
+};
 
 static void resync_done(struct acl_change *j, void *arg)
 {
@@ -653,15 +617,7 @@ static void resync_start(struct awrite *w, void *arg)
     j->nres = dirty.n;
     dirty.v = NULL;
     dirty.n = 0;
-    for (j->cur = 0; j->cur < j->nres; j->cur++) {
-        char path[1400];
-        struct acl_target *r = &j->res[j->cur];
-        node_path(path, sizeof path, r->type, r->name, r->pattern);
-        if (az.zk && zk_get_data(az.zk, path, resync_got, j) == 0)
-            return;
-        mark_dirty(r);
-    }
-    job_finish(j);
+    zk_job_read(&j->zj, az.zk, j->nres, &read_ops, j);
 }
 
 static void on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)

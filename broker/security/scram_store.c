@@ -22,6 +22,7 @@
 #include "klog.h"
 #include "sasl_scram.h"
 #include "zk.h"
+#include "zk_jobs.h"
 
 #define FILE_NAME "kavka-scram-credentials.json"
 
@@ -321,7 +322,8 @@ struct scram_change {
     struct awrite *w;                      /* a resync's own admin-write job */
     char who[300];
     struct user_change *ch;
-    int nch, cap, cur;
+    int nch, cap;
+    struct zk_job zj;                      /* the metastore writes (or reads back) of ch */
     scram_change_done done;
     void *arg;
 };
@@ -461,69 +463,64 @@ static void user_path(const char *name, char *out, size_t outlen)
     snprintf(out, outlen, "/config/users/%s", san);
 }
 
-static void job_finish(struct scram_change *j);
-static void job_next(struct scram_change *j);
+static void job_finish(void *arg);
 
-static void note_done(struct zk *zk, int rc, struct kr *body, void *arg)
+/* A user's node, with the credentials the change gives it. */
+static int change_node(void *arg, int i, char *path, size_t pathlen, char **data)
 {
     struct scram_change *j = arg;
-    (void)zk;
-    (void)body;
-    if (rc != ZOK)   /* the credential is stored; only watchers miss the news */
-        KLOG_WARN("metastore: config change notification failed: %s", zk_err_name(rc));
-    j->cur++;
-    job_next(j);
+    const struct user_change *c = &j->ch[i];
+    user_path(c->name, path, pathlen);
+    if (data && !(*data = node_json(c->name, c->has, c->cred)))
+        return -1;
+    return 0;
 }
 
-static void node_done(struct zk *zk, int rc, struct kr *body, void *arg)
+static void wipe_free(char *data)
+{
+    OPENSSL_cleanse(data, strlen(data));
+    free(data);
+}
+
+static void change_written(void *arg, int i, int rc, const char *path)
 {
     struct scram_change *j = arg;
-    struct user_change *c = &j->ch[j->cur];
-    (void)body;
+    struct user_change *c = &j->ch[i];
+    (void)path;
     if (rc == ZOK) {
         if (apply_change(c) != 0)
             KLOG_ERROR("out of memory applying the SCRAM credentials of a user");
         KLOG_INFO("SCRAM credentials of user %s changed by %s (stored in the metastore)", c->name,
                   j->who);
-        char san[1500], note[1700];
-        scram_sanitize(c->name, san, sizeof san);
-        snprintf(note, sizeof note, "{\"version\":2,\"entity_path\":\"users/%s\"}", san);
-        if (zk_create(zk, "/config/changes/config_change_", note, (int32_t)strlen(note),
-                      ZMODE_PERSISTENT_SEQ, note_done, j) == 0)
-            return;
+    } else if (rc == ZK_JOB_NOT_SENT) {
+        change_fail(c, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
     } else {
         if (rc == ZCONNECTIONLOSS)
             mark_dirty(c->name);
         change_fail(c, KERR_KAFKA_STORAGE_ERROR,
                     "Storing the credential in the metastore failed (%s)%s", zk_err_name(rc),
-                    rc == ZCONNECTIONLOSS ? ": connection lost, the change may or may not be stored"
-                                          : "");
+                    zk_job_loss_note(rc));
         KLOG_WARN("metastore: writing the SCRAM credentials of user %s failed: %s", c->name,
                   zk_err_name(rc));
     }
-    j->cur++;
-    job_next(j);
 }
 
-static void job_next(struct scram_change *j)
+static char *change_note(void *arg, int i, const char **seq_path)
 {
-    while (j->cur < j->nch) {
-        struct user_change *c = &j->ch[j->cur];
-        char path[1600];
-        user_path(c->name, path, sizeof path);
-        char *data = node_json(c->name, c->has, c->cred);
-        int rc = data ? zk_upsert(store.zk, path, data, (int32_t)strlen(data), node_done, j) : -1;
-        if (data) {
-            OPENSSL_cleanse(data, strlen(data));
-            free(data);
-        }
-        if (rc == 0)
-            return;
-        change_fail(c, KERR_NOT_CONTROLLER, "The metastore session is lost; retry");
-        j->cur++;
-    }
-    job_finish(j);
+    struct scram_change *j = arg;
+    char san[1500];
+    scram_sanitize(j->ch[i].name, san, sizeof san);
+    return zk_config_change_note("users", san, seq_path);
 }
+
+static const struct zk_job_ops write_ops = {
+    .node = change_node,
+    .free_data = wipe_free,
+    .written = change_written,
+    .note = change_note,
+    .note_kind = "config",
+    .finish = job_finish,
+};
 
 /* Store the changes: the metastore (asynchronous), or the file — memory
  * takes them, the file is replaced, and memory goes back if that failed
@@ -535,8 +532,7 @@ static void job_store(struct scram_change *j)
         return;
     }
     if (store.zk) {
-        j->cur = 0;
-        job_next(j);
+        zk_job_write(&j->zj, store.zk, j->nch, &write_ops, j);
         return;
     }
     struct user_change *old = calloc((size_t)(j->nch ? j->nch : 1), sizeof *old);
@@ -572,8 +568,9 @@ static void job_store(struct scram_change *j)
     job_finish(j);
 }
 
-static void job_finish(struct scram_change *j)
+static void job_finish(void *arg)
 {
+    struct scram_change *j = arg;
     j->done(j, j->arg);
 }
 
@@ -586,21 +583,12 @@ void scram_change_store(struct scram_change *j, scram_change_done done, void *ar
 
 /* ---------------- resync after an unknown outcome ---------------- */
 
-static void resync_next(struct scram_change *j);
-
-static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
+static void resync_got(void *arg, int i, int rc, struct kr *body)
 {
     struct scram_change *j = arg;
-    struct user_change *c = &j->ch[j->cur];
-    (void)zk;
+    struct user_change *c = &j->ch[i];
     if (rc == ZOK || rc == ZNONODE) {
-        json_t *root = NULL;
-        if (rc == ZOK) {
-            struct kbytes d = jr_buffer(body);
-            json_error_t jerr;
-            if (!body->err && d.len > 0)
-                root = json_loadb((const char *)d.p, (size_t)d.len, 0, &jerr);
-        }
+        json_t *root = zk_job_json(rc, body);
         struct suser *u = add_user(c->name);
         if (u) {
             for (int m = 1; m <= SCRAM_NMECH; m++)
@@ -619,21 +607,13 @@ static void resync_got(struct zk *zk, int rc, struct kr *body, void *arg)
     } else {
         mark_dirty(c->name);
     }
-    j->cur++;
-    resync_next(j);
 }
 
-static void resync_next(struct scram_change *j)
-{
-    for (; j->cur < j->nch; j->cur++) {
-        char path[1600];
-        user_path(j->ch[j->cur].name, path, sizeof path);
-        if (store.zk && zk_get_data(store.zk, path, resync_got, j) == 0)
-            return;
-        mark_dirty(j->ch[j->cur].name);
-    }
-    job_finish(j);
-}
+static const struct zk_job_ops read_ops = {
+    .node = change_node,
+    .got = resync_got,
+    .finish = job_finish,
+};
 
 static void resync_done(struct scram_change *j, void *arg)
 {
@@ -658,8 +638,7 @@ static void resync_start(struct awrite *w, void *arg)
         dirty.names = NULL;
         dirty.n = 0;
     }
-    j->cur = 0;
-    resync_next(j);
+    zk_job_read(&j->zj, store.zk, j->nch, &read_ops, j);
 }
 
 static void on_zk_state(struct zk *zk, enum zk_state st, bool new_session, void *arg)
