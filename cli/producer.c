@@ -48,34 +48,6 @@ static const struct opt_spec OPTS[] = {
     { NULL, 0, NULL, NULL },
 };
 
-/* Kafka's Utils.murmur2, the default partitioner's hash of a key. */
-static int32_t murmur2(const uint8_t *data, size_t len)
-{
-    const uint32_t m = 0x5bd1e995, seed = 0x9747b28c;
-    const int r = 24;
-    uint32_t h = seed ^ (uint32_t)len;
-    size_t n4 = len / 4;
-    for (size_t i = 0; i < n4; i++) {
-        const uint8_t *p = data + i * 4;
-        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        k *= m;
-        k ^= k >> r;
-        k *= m;
-        h *= m;
-        h ^= k;
-    }
-    const uint8_t *tail = data + n4 * 4;
-    switch (len % 4) {
-    case 3: h ^= (uint32_t)tail[2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)tail[1] << 8;  /* fall through */
-    case 1: h ^= tail[0]; h *= m;
-    }
-    h ^= h >> 13;
-    h *= m;
-    h ^= h >> 15;
-    return (int32_t)h;
-}
-
 struct reader_cfg {
     bool parse_key, parse_headers, ignore_error;
     const char *key_sep, *hdr_delim, *hdr_sep, *hdr_key_sep, *null_marker;
@@ -308,7 +280,7 @@ static void flush(struct producer *p)
 static void enqueue(struct producer *p, const struct rec *r)
 {
     int np = p->meta[0].npart;
-    int part = r->key ? (int)((murmur2((const uint8_t *)r->key, r->klen) & 0x7fffffff) % np)
+    int part = r->key ? (int)((kafka_murmur2((const uint8_t *)r->key, r->klen) & 0x7fffffff) % np)
                       : p->sticky;
     if (p->qn[part] == p->qcap[part]) {
         p->qcap[part] = p->qcap[part] ? p->qcap[part] * 2 : 64;

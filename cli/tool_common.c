@@ -178,3 +178,32 @@ void name_filter_free(struct name_filter *f)
         free(f);
     }
 }
+
+/* Kafka's Utils.murmur2, the default partitioner's hash of a key (the Java
+ * producer, kafka-console-producer, the console's produce form). */
+int32_t kafka_murmur2(const uint8_t *data, size_t len)
+{
+    const uint32_t m = 0x5bd1e995, seed = 0x9747b28c;
+    const int r = 24;
+    uint32_t h = seed ^ (uint32_t)len;
+    size_t n4 = len / 4;
+    for (size_t i = 0; i < n4; i++) {
+        const uint8_t *p = data + i * 4;
+        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        k *= m;
+        k ^= k >> r;
+        k *= m;
+        h *= m;
+        h ^= k;
+    }
+    const uint8_t *tail = data + n4 * 4;
+    switch (len % 4) {
+    case 3: h ^= (uint32_t)tail[2] << 16; /* fall through */
+    case 2: h ^= (uint32_t)tail[1] << 8;  /* fall through */
+    case 1: h ^= tail[0]; h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return (int32_t)h;
+}

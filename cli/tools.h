@@ -58,5 +58,7 @@ struct name_filter;
 struct name_filter *name_filter_new(const char *pattern);
 int name_filter_match(const struct name_filter *f, const char *name);
 void name_filter_free(struct name_filter *f);
+/* Kafka's default partitioner hash of a key (Utils.murmur2). */
+int32_t kafka_murmur2(const uint8_t *data, size_t len);
 
 #endif

@@ -481,8 +481,11 @@ static int cmd_alter(struct kclient *kc, const struct args *a)
     int nall;
     int n = topics_matching(kc, a, &all, &nall, &names);
     ensure_exists(a, n);
-    if (n == 0 || !arg_has(a, "partitions"))
+    if (n == 0 || !arg_has(a, "partitions")) {
+        free(names);
+        topic_meta_free(all, nall);
         return 0;
+    }
     struct karena ar;
     karena_init(&ar);
     int16_t v = kc_need(kc->boot, KP_API_CREATE_PARTITIONS, 3);
@@ -517,8 +520,11 @@ static int cmd_delete(struct kclient *kc, const struct args *a)
     int nall;
     int n = topics_matching(kc, a, &all, &nall, &names);
     ensure_exists(a, n);
-    if (n == 0)
+    if (n == 0) {
+        free(names);
+        topic_meta_free(all, nall);
         return 0;
+    }
     struct karena ar;
     karena_init(&ar);
     int16_t v = kc_need(kc->boot, KP_API_DELETE_TOPICS, 5);

@@ -608,35 +608,6 @@ json_t *op_messages(struct kclient *kc, const struct op_req *r, int *status)
 
 /* ------------------------------------------------------------ produce */
 
-/* Kafka's default partitioner for keyed records (murmur2, as the Java
- * producer and kafka-console-producer do). */
-static int32_t murmur2(const uint8_t *data, size_t len)
-{
-    const uint32_t seed = 0x9747b28c, m = 0x5bd1e995;
-    const int r = 24;
-    uint32_t h = seed ^ (uint32_t)len;
-    size_t n4 = len / 4;
-    for (size_t i = 0; i < n4; i++) {
-        const uint8_t *p = data + i * 4;
-        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        k *= m;
-        k ^= k >> r;
-        k *= m;
-        h *= m;
-        h ^= k;
-    }
-    const uint8_t *tail = data + n4 * 4;
-    switch (len % 4) {
-    case 3: h ^= (uint32_t)tail[2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)tail[1] << 8;  /* fall through */
-    case 1: h ^= tail[0]; h *= m;
-    }
-    h ^= h >> 13;
-    h *= m;
-    h ^= h >> 15;
-    return (int32_t)h;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -701,7 +672,7 @@ json_t *op_produce(struct kclient *kc, const struct op_req *r, int *status)
             return error_json(status, 400, "topic %s has %d partitions", name, t[0].npart);
         }
     } else if (key) {
-        part = (int32_t)((uint32_t)murmur2((const uint8_t *)key, strlen(key)) & 0x7fffffff) %
+        part = (int32_t)((uint32_t)kafka_murmur2((const uint8_t *)key, strlen(key)) & 0x7fffffff) %
                t[0].npart;
     } else {
         part = (int32_t)(wall_ms() % t[0].npart);

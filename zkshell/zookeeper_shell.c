@@ -728,6 +728,23 @@ static void zs_close(struct zs *z)
     z->state = ZS_CLOSED;
 }
 
+/* Everything the shell allocated for z, at exit (one owner: struct zs). */
+static void zs_free(struct zs *z)
+{
+    free(z->connect_string);
+    for (int i = 0; i < z->nhosts; i++)
+        free(z->hosts[i]);
+    free(z->hosts);
+    free(z->rbuf);
+    free(z->sasl_user);
+    if (z->sasl_password) {
+        memset(z->sasl_password, 0, strlen(z->sasl_password));
+        free(z->sasl_password);
+    }
+    memset(z, 0, sizeof *z);
+    z->fd = -1;
+}
+
 /* ---------------- requests ---------------- */
 
 static void w_path(const struct zs *z, struct kw *w, const char *path)
@@ -1738,8 +1755,10 @@ int main(int argc, char **argv)
         }
         /* -waitforconnection and others: the shell always connects first */
     }
-    if (parse_connect_string(&z, server) != 0)
+    if (parse_connect_string(&z, server) != 0) {
+        zs_free(&z);
         return 1;
+    }
     sasl_setup(&z);
     printf("Connecting to %s\n", server);
     fflush(stdout);
@@ -1750,6 +1769,7 @@ int main(int argc, char **argv)
         /* One command from the arguments. */
         status = run_command(&z, argc - i, argv + i, &quit);
         zs_close(&z);
+        zs_free(&z);
         fflush(stdout);
         return status;
     }
@@ -1784,6 +1804,7 @@ int main(int argc, char **argv)
         free(line);
     }
     zs_close(&z);
+    zs_free(&z);
     if (quit)
         print_event("Closed", "None", NULL);   /* ZooKeeper.close()'s event */
     fflush(stdout);
