@@ -265,29 +265,24 @@ static void range_assign(struct consumer *c, struct karena *a, struct kp_join_gr
     }
 }
 
+static void our_part(void *arg, struct kstr t, int32_t p)
+{
+    struct consumer *c = arg;
+    if (!kstr_eq(t, c->topic))
+        return;
+    c->parts = realloc(c->parts, sizeof *c->parts * (size_t)(c->nparts + 1));
+    if (!c->parts)
+        cli_die("out of memory");
+    c->parts[c->nparts++] = (struct cpart){ p, -1, -1 };
+}
+
 /* Our partitions from a ConsumerProtocolAssignment. */
 static void take_assignment(struct consumer *c, struct kbytes as)
 {
     free(c->parts);
     c->parts = NULL;
     c->nparts = 0;
-    struct kr r;
-    kr_init(&r, as.p, as.len > 0 ? (size_t)as.len : 0);
-    if (kr_left(&r) < 2)
-        return;
-    kr_i16(&r);
-    int32_t nt = kr_array_len(&r, false, 6);
-    for (int32_t i = 0; i < nt && !r.err; i++) {
-        bool ours = kstr_eq(kr_str(&r, false), c->topic);
-        int32_t np = kr_array_len(&r, false, 4);
-        for (int32_t j = 0; j < np && !r.err; j++) {
-            int32_t p = kr_i32(&r);
-            if (!ours)
-                continue;
-            c->parts = realloc(c->parts, sizeof *c->parts * (size_t)(c->nparts + 1));
-            c->parts[c->nparts++] = (struct cpart){ p, -1, -1 };
-        }
-    }
+    (void)assignment_each(as, our_part, c);   /* a malformed one: what it held before the fault */
 }
 
 static bool join(struct consumer *c, struct karena *a, struct kp_join_group_resp *jr)

@@ -104,28 +104,26 @@ static const char *arena_kstr(struct karena *a, struct kstr s)
     return p;
 }
 
-/* A ConsumerProtocolAssignment (any version: v1+ only append fields). */
+struct assign_ctx { struct group_view *v; const struct gmember *gm; };
+
+static void assigned_part(void *arg, struct kstr t, int32_t p)
+{
+    struct assign_ctx *x = arg;
+    char *topic = kstr_dup(t);
+    if (!topic)
+        cli_die("out of memory");
+    struct gpart *g = add_part(x->v, topic, p);
+    free(topic);
+    g->member = x->gm->id;
+    g->host = x->gm->host;
+    g->client = x->gm->client;
+}
+
 static void read_assignment(struct group_view *v, const struct kp_describe_groups_resp_groups_members *m,
                             const struct gmember *gm)
 {
-    struct kr r;
-    kr_init(&r, m->member_assignment.p, m->member_assignment.len > 0 ? (size_t)m->member_assignment.len : 0);
-    if (kr_left(&r) < 2)
-        return;
-    kr_i16(&r);
-    int32_t nt = kr_array_len(&r, false, 6);
-    for (int32_t i = 0; i < nt && !r.err; i++) {
-        struct kstr t = kr_str(&r, false);
-        int32_t np = kr_array_len(&r, false, 4);
-        char *topic = kstr_dup(t);
-        for (int32_t j = 0; j < np && !r.err && topic; j++) {
-            struct gpart *g = add_part(v, topic, kr_i32(&r));
-            g->member = gm->id;
-            g->host = gm->host;
-            g->client = gm->client;
-        }
-        free(topic);
-    }
+    struct assign_ctx x = { v, gm };
+    (void)assignment_each(m->member_assignment, assigned_part, &x);  /* a bad one shows what it held */
 }
 
 static void describe_group(struct kconn *c, const char *group, struct group_view *v)

@@ -207,3 +207,23 @@ int32_t kafka_murmur2(const uint8_t *data, size_t len)
     h ^= h >> 15;
     return (int32_t)h;
 }
+
+int assignment_each(struct kbytes as, assignment_fn fn, void *arg)
+{
+    struct kr r;
+    kr_init(&r, as.p, as.len > 0 ? (size_t)as.len : 0);
+    if (kr_left(&r) < 2)
+        return 0;
+    kr_i16(&r);                                   /* version */
+    int32_t nt = kr_array_len(&r, false, 6);
+    for (int32_t i = 0; i < nt && !r.err; i++) {
+        struct kstr t = kr_str(&r, false);
+        int32_t np = kr_array_len(&r, false, 4);
+        for (int32_t j = 0; j < np && !r.err; j++) {
+            int32_t p = kr_i32(&r);
+            if (!r.err)
+                fn(arg, t, p);
+        }
+    }
+    return r.err ? -1 : 0;
+}

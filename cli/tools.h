@@ -60,5 +60,10 @@ int name_filter_match(const struct name_filter *f, const char *name);
 void name_filter_free(struct name_filter *f);
 /* Kafka's default partitioner hash of a key (Utils.murmur2). */
 int32_t kafka_murmur2(const uint8_t *data, size_t len);
+/* Calls fn for every (topic, partition) of a ConsumerProtocolAssignment
+ * (any version: v1+ only append fields). 0, or -1 if it is malformed (the
+ * pairs before the fault were visited). */
+typedef void (*assignment_fn)(void *arg, struct kstr topic, int32_t partition);
+int assignment_each(struct kbytes as, assignment_fn fn, void *arg);
 
 #endif

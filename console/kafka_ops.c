@@ -750,28 +750,24 @@ static json_t *part_row(json_t *rows, const char *topic, int32_t p)
     return o;
 }
 
-/* ConsumerProtocolAssignment (any version: v1+ only append fields). */
+struct assign_ctx { json_t *rows, *assigned; const char *member; };
+
+static void assigned_part(void *arg, struct kstr t, int32_t p)
+{
+    struct assign_ctx *x = arg;
+    char *topic = kstr_dup(t);
+    if (!topic)
+        cli_die("out of memory");
+    json_object_set_new(part_row(x->rows, topic, p), "member", json_string(x->member));
+    json_array_append_new(x->assigned, json_pack("{s:s, s:i}", "topic", topic, "partition", (int)p));
+    free(topic);
+}
+
+/* A member's ConsumerProtocolAssignment into the group's rows. */
 static void read_assignment(json_t *rows, json_t *assigned, struct kbytes as, const char *member)
 {
-    struct kr r;
-    kr_init(&r, as.p, as.len > 0 ? (size_t)as.len : 0);
-    if (kr_left(&r) < 2)
-        return;
-    kr_i16(&r);
-    int32_t nt = kr_array_len(&r, false, 6);
-    for (int32_t i = 0; i < nt && !r.err; i++) {
-        struct kstr t = kr_str(&r, false);
-        int32_t np = kr_array_len(&r, false, 4);
-        char *topic = kstr_dup(t);
-        if (!topic)
-            cli_die("out of memory");
-        for (int32_t j = 0; j < np && !r.err; j++) {
-            int32_t p = kr_i32(&r);
-            json_object_set_new(part_row(rows, topic, p), "member", json_string(member));
-            json_array_append_new(assigned, json_pack("{s:s, s:i}", "topic", topic, "partition", (int)p));
-        }
-        free(topic);
-    }
+    struct assign_ctx x = { rows, assigned, member };
+    (void)assignment_each(as, assigned_part, &x);   /* a malformed one: what it held */
 }
 
 /* One group: state, members with assignments, committed offsets and lag. */
